@@ -1,0 +1,1 @@
+"""Sigurno application: settings, CLI, web server, channels, storage and the mediator console."""

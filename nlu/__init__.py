@@ -1,0 +1,1 @@
+"""Sigurno NLU: normalisation, intent classification, country extraction and risk detection."""

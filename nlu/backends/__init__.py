@@ -1,0 +1,1 @@
+"""NLU backends: the built-in classifier (default) and a Rasa server over HTTP."""

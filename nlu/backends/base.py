@@ -1,0 +1,20 @@
+"""The backend seam: text in, ranked intents out. Thresholds and risk live outside the backends."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from nlu.normalize import Normalized
+from nlu.types import IntentPrediction
+
+
+class BackendError(RuntimeError):
+    """A backend could not answer (model missing, server down): callers show a clear error."""
+
+
+class NluBackend(Protocol):
+    name: str
+
+    async def predict(self, norm: Normalized) -> IntentPrediction: ...
+
+    async def close(self) -> None: ...

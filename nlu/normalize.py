@@ -1,0 +1,190 @@
+"""Text normalisation: Latin-script ("shlyokavitsa") Bulgarian to Cyrillic, language guess, skeleton.
+
+People write Bulgarian in Latin letters with digits for letters ("6te", "4e", "rabotq"). We turn
+such text into Cyrillic with our own rules for the informal spellings, then a transliteration
+library (cyrtranslit) for the standard ones. English stays as it is, so the classifier can read it.
+The "skeleton" folds letters that people swap freely (ъ/а/у, я/а, й/и ...) so that spelling habits
+meet in one form.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cyrtranslit
+
+from nlu.types import Language
+
+MAX_CHARS = 1000  # NLU reads the head of a message; the rest adds noise, not meaning
+
+_WORD = re.compile(r"[^\W_]+(?:['`][^\W_]+)*", re.UNICODE)
+_CYR = re.compile(r"[а-яёіїєґѝ]", re.I)
+_LAT = re.compile(r"[a-z]", re.I)
+_REPEAT = re.compile(r"([^\W\d_])\1{2,}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\ufeff]")
+
+# Latin look-alikes inside Cyrillic words ("пaспорт" typed with a Latin a).
+_HOMOGLYPH_TO_CYR = str.maketrans("aceopxykmthb", "асеорхукмтнв")
+
+# Function words that tell English from Latin-script Bulgarian. Kept short and unambiguous.
+_EN_WORDS = frozenset(
+    """the a an is are am was were be been to of in on at for from with by about how what when where
+    who whom which why can could should would will do does did not no yes my me i you your our we they
+    them their he she his her it its this that these those have has had get got need want help please
+    job work working worker offer agency salary pay paid money passport documents papers contract
+    country embassy number phone call police hotline hello hi hey bye thanks thank goodbye menu ok
+    okay sure nope yeah yep want know tell there here is it's i'm im don't dont cant can't won't
+    let lets any some much many more most minimum wage visa permit register registration school
+    children child doctor insurance health card person human talk speak someone somebody real
+    mediator delete data chat messages keep stored if but or and so just only still very too
+    lock locked beat beating took take taken threaten threatened hit hurt leave home go going""".split()
+)
+_BG_LATN_WORDS = frozenset(
+    """da v vav na mi se e li ne za ot s sas sam sym sum ni kak kakvo kvo koi koq koe koi kade kyde
+    kade kude iskam iskame ima imam nqma niama nyama trqbva triabva tryabva moje mozhe moga mojem
+    sega oshte o6te shte 6te 4e che i a no ako ili tuk tam tova tezi toi tq tya te nie vie az
+    moite moq moya moia nashite tyk zashto za6to kolko kogato dali mnogo malko dobre dobyr zdravei
+    zdrasti zdr blagodarq mersi pari rabota rabotq rabotia rabotya dokumenti pasport lichna karta
+    pomosht pomo6t pomogni pomognete chovek 4ovek firma zaplata dogovor germaniq anglia angliq
+    holandiq ispaniq franciq italiq avstriq belgiq gyrciq kipar chujbina chuzhbina bulgaria
+    dobro dobyr dobur utro vecher den nosht leka lek ciao chao 4ao spasete spasi pomagaite molq molya
+    mola moliq bqh bqhme byah bih biha rabotim rabotish raboti rabotat rabotodatel shef shefa shefut
+    nomer telefon telefona posolstvo posolstvoto policiq politsiq politsia policia agenciq agenciya
+    firma firmata pari parite evro leva zaplatata dogovora vizа viza registraciq adres kvartira
+    uchilishte detsa deca deteto lekar bolnica osigurovka karta dannite danni iztriite iztriy
+    izpratete kaji kaji4 kajete kazhete kaza kazaha iskat iskash iskate mojete moje6 znam znaesh
+    ne6to neshto nishto ni6to nqkoi niakoi nyakoi vsi4ko vsichko vse o6te oshte ve4e veche
+    sum sam sme ste si sa bil bila bili edin edna edno dva tri""".split()
+)
+_RU_WORDS = frozenset(
+    """что как где мне меня мной я ты вы мы он она они это этот эта для или нужно можно есть
+    получить хочу хотим здесь там жительство вид беженец беженцы убежище болгарии болгарию
+    болгария язык язык работать работу помогите спасибо привет здравствуйте пожалуйста нет да
+    какие какой сколько где мои моих паспорт документы""".split()
+)
+_BG_CYR_WORDS = frozenset(
+    """какво къде искам искаме трябва може ли се е са съм сме сте ще щe който която което които
+    аз ние вие той тя те ми ни ви им му й във със през за от до на не да как кой коя защо колко
+    много малко здравей здрасти благодаря мерси чужбина работа работя пари документи паспорт
+    помощ помогнете човек фирма заплата договор""".split()
+)
+
+# Informal Latin spellings, applied in order before the library's standard table.
+_LATN_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"(?<=[a-z])6t|^6t|sht|6t", "щ"),
+        (r"(?<=[a-z])4|4(?=[a-z])", "ч"),
+        (r"(?<=[a-z])6|6(?=[a-z])", "ш"),
+        (r"(?<=[a-z])2(?=[a-z])", "ъ"),
+        (r"`", "ъ"),
+        (r"iq", "ия"),
+        (r"q", "я"),
+        (r"ia(?=$|ta$|t$)", "ия"),
+        (r"ia", "я"),
+        (r"iu|yu|ju", "ю"),
+        (r"ya", "я"),
+        (r"zh|j", "ж"),
+        (r"(?<=[bcdfgklmnprstvz])io", "ьо"),
+        (r"yo", "йо"),
+        (r"(?<=[aeiou])y", "й"),
+        (r"(?<=[bcdfghjklmnpqrstvwxz])y(?=[bcdfghjklmnpqrstvwxz])", "ъ"),
+        (r"^y(?=[bcdfghjklmnpqrstvwxz])", "ъ"),
+        (r"y$", "й"),
+        (r"y", "ъ"),
+        (r"w", "в"),
+        (r"x", "х"),
+        (r"ck", "к"),
+        (r"ch", "ч"),
+        (r"c", "ц"),
+    )
+)
+
+_BG_SHAPE = re.compile(
+    r"(?:iq|ia|ata|ite|yat|qt|ovo|ski|ska|ete|ame|ate|eme|ish|iqt|shte|sht|zh|[46])$|^(?:iz|raz|pre|pri|ot|pro|vy|zd)|[0-9][a-z]|[a-z][0-9]|sht|zh|[^aeiou\s]y[^aeiou\s]"
+)
+_EN_SHAPE = re.compile(r"th|wh|w|ing$|ed$|ck|ee|oo|ou|'|ly$|tion|ph|^the$|y$")
+
+_SKELETON = str.maketrans(
+    {"ъ": "а", "у": "а", "ь": "", "й": "и", "ю": "а", "я": "а", "э": "е", "ы": "и", "ё": "е", "ѝ": "и"}
+)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """One message, prepared for matching and classification."""
+
+    lower: str  # cleaned, lowercased original
+    text: str  # Bulgarian in Cyrillic where the message is Latin-script Bulgarian, else as lower
+    skeleton: str  # spelling-insensitive fold of ``text``
+    language: Language
+    tokens: tuple[str, ...]
+
+
+def clean(text: str) -> str:
+    """Unicode-normalise, drop control characters, fold runs, trim to MAX_CHARS."""
+    text = unicodedata.normalize("NFKC", text)[:MAX_CHARS]
+    text = _CONTROL.sub(" ", text)
+    text = _REPEAT.sub(r"\1\1", text.lower())
+    return " ".join(text.split())
+
+
+@lru_cache(maxsize=65536)
+def translit_word(word: str) -> str:
+    """One Latin-script Bulgarian word to Cyrillic."""
+    if word.isdigit():
+        return word
+    w = word
+    for pattern, repl in _LATN_RULES:
+        w = pattern.sub(repl, w)
+    return str(cyrtranslit.to_cyrillic(w, "bg"))
+
+
+def _fix_homoglyphs(word: str) -> str:
+    if _CYR.search(word) and _LAT.search(word):
+        return word.translate(_HOMOGLYPH_TO_CYR)
+    return word
+
+
+def guess_language(tokens: list[str]) -> Language:
+    cyr = sum(1 for t in tokens if _CYR.search(t))
+    lat = sum(1 for t in tokens if _LAT.search(t))
+    if not cyr and not lat:
+        return "unknown"
+    if cyr >= lat:
+        joined = " ".join(tokens)
+        ru = sum(1 for t in tokens if t in _RU_WORDS) + 2 * len(re.findall(r"[ыэё]", joined))
+        bg = sum(1 for t in tokens if t in _BG_CYR_WORDS) + 2 * len(re.findall(r"ъ(?!\b)", joined))
+        return "ru" if ru > bg else "bg"
+    en = sum(1 for t in tokens if t in _EN_WORDS)
+    bg = sum(1 for t in tokens if t in _BG_LATN_WORDS or re.search(r"[0-9](?=[a-z])|[a-z][46]|q", t))
+    if en == bg:
+        # No function word decides: spelling does. Bulgarian endings and clusters vs English ones.
+        en += sum(1 for t in tokens if t not in _BG_LATN_WORDS and _EN_SHAPE.search(t))
+        bg += sum(1 for t in tokens if t not in _EN_WORDS and _BG_SHAPE.search(t))
+    if en > bg:
+        return "en"
+    if bg > en:
+        return "bg-latn"
+    # No function word decides: Bulgarian-only letter clusters do.
+    joined = " ".join(tokens)
+    if re.search(r"\b(?:[a-z]*(?:iq|ia|sht|zh|ch|kh|yi|ii)\b)|[a-z]q", joined):
+        return "bg-latn"
+    return "en"
+
+
+def skeleton(text: str) -> str:
+    s = text.translate(_SKELETON).replace("щ", "шт")
+    return re.sub(r"([^\W\d_])\1+", r"\1", s)
+
+
+def normalize(text: str) -> Normalized:
+    lower = clean(text)
+    words = [_fix_homoglyphs(w) for w in _WORD.findall(lower)]
+    lang = guess_language(words)
+    out = [translit_word(w) if _LAT.search(w) else w for w in words] if lang == "bg-latn" else words
+    norm = " ".join(out)
+    return Normalized(lower=lower, text=norm, skeleton=skeleton(norm), language=lang, tokens=tuple(out))

@@ -1,0 +1,63 @@
+"""Reads Rasa-format NLU YAML (intents with annotated examples, synonyms) into plain examples."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+# [text]{"entity": "country", "value": "DE"}  or  [text](country)
+_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\{[^}]*\}|\([^)]*\))")
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    intent: str
+
+
+def strip_annotations(line: str) -> str:
+    return _ANNOTATION.sub(r"\1", line)
+
+
+def _items(block: str) -> list[str]:
+    out = []
+    for raw in block.splitlines():
+        raw = raw.strip()
+        if raw.startswith("- "):
+            out.append(raw[2:].strip())
+    return out
+
+
+def _documents(path: Path) -> list[dict[str, object]]:
+    files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
+    docs = []
+    for f in files:
+        data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{f}: expected a mapping with an 'nlu' list")
+        docs.append(data)
+    return docs
+
+
+def load_examples(path: Path) -> list[Example]:
+    """Every intent example under ``path`` (a file or a folder of .yml files), annotations removed."""
+    examples = []
+    for doc in _documents(path):
+        for block in doc.get("nlu") or []:  # type: ignore[attr-defined]
+            if isinstance(block, dict) and "intent" in block:
+                for item in _items(str(block.get("examples", ""))):
+                    examples.append(Example(strip_annotations(item), str(block["intent"])))
+    return examples
+
+
+def load_synonyms(path: Path) -> dict[str, list[str]]:
+    """Synonym value -> the texts that mean it."""
+    out: dict[str, list[str]] = {}
+    for doc in _documents(path):
+        for block in doc.get("nlu") or []:  # type: ignore[attr-defined]
+            if isinstance(block, dict) and "synonym" in block:
+                out.setdefault(str(block["synonym"]), []).extend(_items(str(block.get("examples", ""))))
+    return out

@@ -1,0 +1,32 @@
+"""Shared fixtures: the NLU model is trained once per test session from nlu/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nlu.backends.builtin import BuiltinBackend, BuiltinModel, load, train_from
+from nlu.pipeline import Nlu
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+DEV_SET = SHARED / "nlu" / "dev.jsonl"
+OWN_TEST_SET = ROOT / "tests" / "data" / "nlu_test.jsonl"
+
+
+@pytest.fixture(scope="session")
+def nlu_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("nlu") / "model.joblib"
+    train_from(ROOT / "nlu" / "data", path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def nlu_model(nlu_model_path: Path) -> BuiltinModel:
+    return load(nlu_model_path)
+
+
+@pytest.fixture
+def nlu(nlu_model: BuiltinModel) -> Nlu:
+    return Nlu(BuiltinBackend(nlu_model))

@@ -1,0 +1,77 @@
+"""Urgent is caught in every script; offer red flags are elevated; talk about danger is not danger."""
+
+import pytest
+
+from nlu.normalize import normalize
+from nlu.risk import assess
+
+URGENT = [
+    ("vzeha mi pasporta", "document_retention"),
+    ("взеха ни личните карти", "document_retention"),
+    ("they took our passports", "document_retention"),
+    ("shefa ni darji dokumentite", "document_retention"),
+    ("ne ni puskat da izlizame", "confinement"),
+    ("заключват ни през нощта", "confinement"),
+    ("they lock us in the house at night", "confinement"),
+    ("please help me I want to go home but they won't let me", "confinement"),
+    ("me biqt vseki den", "violence"),
+    ("бият ни", "violence"),
+    ("the boss hits us", "violence"),
+    ("заплашват ме че ще ме убият", "threats"),
+    ("they threaten my family", "threats"),
+    ("karat me da prostituiram", "sexual_exploitation"),
+    ("принуждават ме да спя с клиенти", "sexual_exploitation"),
+    ("ostanahme bez pari na ulicata v belgiq", "stranded"),
+    ("нямаме пари за билет да се приберем", "stranded"),
+    ("we are stranded in spain with no money", "stranded"),
+    ("deteto mi e na 15 i go karat da raboti", "minor"),
+    ("they sent a 14 year old kid to work", "minor"),
+    ("помогите, у нас забрали паспорта", "document_retention"),
+    ("pomosht", "distress"),
+    ("SOS", "distress"),
+]
+
+
+@pytest.mark.parametrize(("text", "signal"), URGENT)
+def test_urgent_with_signal(text: str, signal: str) -> None:
+    risk = assess(normalize(text))
+    assert risk.level == "urgent"
+    assert signal in risk.signals
+
+
+ELEVATED = [
+    ("iskat pari predvaritelno za rabotata", "recruitment_fee"),
+    ("the agency asks me for 500 euro", "recruitment_fee"),
+    ("obeshtavat 3000 evro zaplata bez dogovor", "no_contract"),
+    ("obeshtavat 3000 evro zaplata", "too_good_pay"),
+    ("ще ни вземат паспортите за да ни оправят документите", "document_retention"),
+    ("не ни плащат от два месеца", "unpaid_wages"),
+    ("dyljim im za pytia i kvartirata", "debt_bondage"),
+    ("kazaha da ne kazvame na nikoi i trygvame utre", "pressure_secrecy"),
+]
+
+
+@pytest.mark.parametrize(("text", "signal"), ELEVATED)
+def test_elevated_with_signal(text: str, signal: str) -> None:
+    risk = assess(normalize(text))
+    assert risk.level == "elevated", risk
+    assert signal in risk.signals
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what is forced labour",
+        "какво е трафик на хора",
+        "kakvo e kanaldjiq",
+        "kolko e minimalnata zaplata v germaniq",
+        "изгубих си паспорта на почивка",
+        "the agency keeps a copy of my passport for the file, is that ok",
+        "играхме escape room, заключиха ни за час хаха",
+        "колко данъци се удържат от заплатата в Австрия",
+        "ne ni biqt, vsichko e nared",
+        "how do I see a doctor in Spain",
+    ],
+)
+def test_not_urgent(text: str) -> None:
+    assert assess(normalize(text)).level != "urgent"
