@@ -31,7 +31,8 @@ def fuse(pred: IntentPrediction, risk: RiskAssessment, th: Thresholds) -> tuple[
         p_emergency = dict(pred.ranking).get("emergency", 0.0)
         return "emergency", max(conf, p_emergency), risk
     if intent == "emergency":
-        if conf >= th.emergency_alone:
+        # Rules that found only offer/pay red flags know better than the classifier's alarm.
+        if conf >= th.emergency_alone and risk.level == "none":
             return intent, conf, RiskAssessment("urgent", ("distress", *risk.signals))
         # The words of danger without a sign of it: take the next reading.
         nxt = [(i, p) for i, p in pred.ranking if i != "emergency"]

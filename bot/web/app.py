@@ -1,0 +1,115 @@
+"""The aiohttp application: the web chat page and its JSON API, health, and (later) webhooks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.dispatcher import Dispatcher
+from bot.settings import Settings
+from bot.wiring import Services, open_services
+from dialogues.types import Event, Reply
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+_SESSION = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+_PAYLOAD = re.compile(r"^[A-Za-z0-9_:/.-]{1,64}$")
+
+
+def reply_json(replies: tuple[Reply, ...]) -> dict[str, Any]:
+    return {
+        "replies": [
+            {"text": r.text, "buttons": [{"title": b.title, "payload": b.payload} for b in r.buttons]} for r in replies
+        ]
+    }
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def chat_api(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _error(400, "the body must be JSON")
+    if not isinstance(body, dict):
+        return _error(400, "the body must be a JSON object")
+    session = body.get("session")
+    if not isinstance(session, str) or not _SESSION.match(session):
+        return _error(400, "'session' is missing or not 8-128 letters, digits, '-' or '_'")
+    text, payload = body.get("text"), body.get("payload")
+    if (text is None) == (payload is None):
+        return _error(400, "send either 'text' or 'payload'")
+    if text is not None:
+        if not isinstance(text, str) or not text.strip():
+            return _error(400, "'text' is empty")
+        event = Event("text", text=text)
+    else:
+        if not isinstance(payload, str) or not _PAYLOAD.match(payload):
+            return _error(400, "'payload' is not a button payload")
+        event = Event("payload", payload=payload)
+    dispatcher: Dispatcher = request.app[SERVICES].dispatcher
+    outcome = await dispatcher.handle("web", session, event)
+    return web.json_response(reply_json(outcome.replies))
+
+
+async def index(_: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "chat.html", headers=_PAGE_HEADERS)
+
+
+async def healthz(_: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPRequestEntityTooLarge:
+        return _error(413, "the request is too large")
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("request failed: %s %s", request.method, request.path)
+        return _error(500, "something went wrong on our side; nothing you sent was lost")
+
+
+def build_app(settings: Settings, services: Services | None = None) -> web.Application:
+    app = web.Application(client_max_size=settings.server.max_body_bytes, middlewares=[errors_as_json])
+    app[SETTINGS] = settings
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        if services is not None:
+            app[SERVICES] = services
+            yield
+            return
+        async with open_services(settings) as svc:
+            app[SERVICES] = svc
+            yield
+
+    app.cleanup_ctx.append(lifetime)
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_post("/api/chat", chat_api)
+    if STATIC.is_dir():
+        app.router.add_static("/static/", STATIC, show_index=False)
+    return app

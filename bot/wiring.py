@@ -1,0 +1,55 @@
+"""Builds the running services (store, NLU, content, dispatcher) from settings, and closes them."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.dispatcher import Dispatcher
+from bot.services import build_nlu
+from bot.settings import Settings, SettingsError
+from bot.storage.crypto import load_or_create_local_secrets
+from bot.storage.store import Store
+from content import Content, load_content
+from nlu.pipeline import Nlu
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    nlu: Nlu
+    content: Content
+    dispatcher: Dispatcher
+
+
+def secrets_for(settings: Settings) -> tuple[bytes, bytes]:
+    """Env secrets when set; on the embedded SQLite default a local secrets file; else a clear error."""
+    s = settings.secrets
+    if s.user_key_secret and s.data_key:
+        try:
+            base64.urlsafe_b64decode(s.data_key.encode())
+        except ValueError as e:
+            raise SettingsError("SIGURNO_DATA_KEY must be a Fernet key (urlsafe base64, 32 bytes)") from e
+        return s.user_key_secret.encode(), s.data_key.encode()
+    url = settings.storage.database_url
+    if url.startswith("sqlite"):
+        db_file = Path(url.split("///", 1)[-1]) if "///" in url else Path("var/sigurno.db")
+        return load_or_create_local_secrets(db_file.parent / "secrets.json")
+    raise SettingsError("SIGURNO_USER_KEY_SECRET and SIGURNO_DATA_KEY must be set when the database is not SQLite")
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    content = load_content(settings.content.dir)
+    nlu = build_nlu(settings.nlu)
+    user_secret, data_key = secrets_for(settings)
+    store = await Store.open(settings.storage.database_url, user_secret, data_key)
+    try:
+        yield Services(settings, store, nlu, content, Dispatcher(store, nlu, content, settings))
+    finally:
+        await store.close()
+        await nlu.close()

@@ -1,0 +1,1 @@
+"""Dialogue engine: (conversation state, NLU result, event) -> (new state, replies, effects)."""

@@ -1,0 +1,555 @@
+"""The conversation: one step per event. Pure: it returns replies and effects and never sends.
+
+State is a JSON-serialisable dict owned by this module:
+  lang      chosen language (bg/en/ru) or absent      started   first contact done
+  country   remembered ISO code                        awaiting  what a yes/no/number now answers
+  pending   intent waiting for a country               jobcheck  {"i": n, "answers": [...]}
+  misses    misunderstood messages in a row            buttons   payloads of the last buttons
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from content import FULL_COUNTRIES, Content, CountryCard
+from dialogues import render
+from dialogues.types import Button, Context, EraseData, Event, OpenCase, Reply, StepResult
+from nlu.types import NluResult
+
+LANGS = ("bg", "en", "ru")
+MENU = (
+    ("menu_work", "menu:work"),
+    ("menu_country", "menu:country"),
+    ("menu_offer", "menu:offer"),
+    ("menu_trafficking", "menu:trafficking"),
+    ("menu_hotlines", "menu:hotlines"),
+    ("menu_mediator", "menu:mediator"),
+)
+HELP_NOW = "help_now"
+TOPIC_KEYS = ("secure_job", "good_salary", "trusted_person", "good_education", "trafficking_vs_smuggling")
+# EU/EEA members and Switzerland: the general EU answer applies where we have no full card.
+EU_EEA = frozenset(
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE IS LI NO CH".split()
+)
+# Intents whose answer depends on the country; asked for when unknown.
+COUNTRY_INTENTS = frozenset({"residence_rules"})
+_DELETE_WORDS = re.compile(r"изтри|iztri|delete|erase|remove|изчист|удали|udali|zabrav|забрав")
+_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
+
+
+class Engine:
+    def __init__(self, content: Content) -> None:
+        self.c = content
+
+    # ---- entry point ---------------------------------------------------------------------------
+
+    def step(self, state: dict[str, Any], nlu: NluResult | None, event: Event, ctx: Context) -> StepResult:
+        s = dict(state)
+        s.setdefault("misses", 0)
+        if nlu is not None and nlu.country and event.kind == "text":
+            s["country"] = nlu.country
+        turn = _Turn(self.c, s, ctx, nlu)
+        if event.kind == "nontext":
+            turn.nontext()
+        elif event.kind == "payload":
+            turn.payload(event.payload)
+        else:
+            turn.text(event.text)
+        return turn.result()
+
+
+class _Turn:
+    """One step's working memory: the state being changed and the replies being collected."""
+
+    def __init__(self, c: Content, s: dict[str, Any], ctx: Context, nlu: NluResult | None) -> None:
+        self.c, self.s, self.ctx, self.nlu = c, s, ctx, nlu
+        self.replies: list[Reply] = []
+        self.effects: list[OpenCase | EraseData] = []
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    @property
+    def lang(self) -> str:
+        lang = self.s.get("lang")
+        if lang in LANGS:
+            return str(lang)
+        if self.nlu is not None:
+            return {"en": "en", "ru": "ru"}.get(self.nlu.language, "bg")
+        return "bg"
+
+    def t(self, key: str, **values: object) -> str:
+        return self.c.text(key, self.lang, **values)
+
+    def say(self, text: str, buttons: tuple[Button, ...] = (), sensitive: bool = False) -> None:
+        if text.strip():
+            self.replies.append(Reply(text.strip(), buttons, sensitive))
+
+    def btn(self, key: str, payload: str) -> Button:
+        return Button(self.t(key), payload)
+
+    def result(self) -> StepResult:
+        buttons = [b.payload for r in self.replies for b in r.buttons]
+        self.s["buttons"] = buttons[-12:]
+        self.s["started"] = True
+        return StepResult(self.s, tuple(self.replies), tuple(self.effects))
+
+    def when(self) -> str:
+        return render.when_phrase(self.c, self.lang, self.ctx.now, self.ctx.next_shift, self.ctx.mediators_on_shift)
+
+    def menu_buttons(self) -> tuple[Button, ...]:
+        return (*(Button(f"{i}. {self.t(k)}", p) for i, (k, p) in enumerate(MENU, 1)), self.btn("menu_help_now", HELP_NOW))
+
+    # ---- events --------------------------------------------------------------------------------
+
+    def nontext(self) -> None:
+        if not self.s.get("started"):
+            self.first_contact()
+            return
+        self.say(self.t("nontext"), (self.btn("btn_menu", "menu"), self.btn("btn_mediator", "menu:mediator")))
+
+    def text(self, text: str) -> None:
+        nlu = self.nlu
+        if nlu is not None and nlu.risk == "urgent":
+            self.urgent(nlu.signals)
+            return
+        m = _NUMBER.match(text)
+        if m and self.s.get("started"):
+            chosen = self._numbered(int(m.group(1)))
+            if chosen:
+                self.payload(chosen)
+                return
+        if not self.s.get("started") and (nlu is None or nlu.intent in ("greet", "out_of_scope", "menu")):
+            self.first_contact()
+            return
+        if nlu is None:
+            self.misunderstood()
+            return
+        awaiting = self.s.get("awaiting")
+        if awaiting in ("mediator", "delete", "jobcheck") and nlu.intent in ("affirm", "deny"):
+            self.payload(f"{awaiting}:{'yes' if nlu.intent == 'affirm' else 'no'}")
+            return
+        if awaiting == "country" and nlu.country:
+            self.payload(f"country:{nlu.country}")
+            return
+        if awaiting == "language":
+            picked = _language_from_text(text)
+            if picked:
+                self.payload(f"lang:{picked}")
+                return
+        self.intent(nlu)
+
+    def payload(self, payload: str) -> None:
+        kind, _, arg = payload.partition(":")
+        handlers: dict[str, Callable[[str], None]] = {
+            "/start": lambda _: self.first_contact(),
+            "start": lambda _: self.first_contact(),
+            "privacy_more": lambda _: self.privacy_more(),
+            "lang": self.set_language,
+            "menu": self.menu_item,
+            "help_now": lambda _: self.urgent(("help_now",)),
+            "country": self.country_chosen,
+            "jobcheck": self.jobcheck_answer,
+            "mediator": self.mediator_answer,
+            "delete": self.delete_answer,
+            "topic": self.topic,
+        }
+        handler = handlers.get(kind)
+        if handler is None:
+            self.misunderstood()
+            return
+        if not self.s.get("started") and kind not in ("/start", "start", "lang", "help_now", "privacy_more"):
+            self.first_contact()
+            return
+        handler(arg)
+
+    def _numbered(self, n: int) -> str | None:
+        buttons = self.s.get("buttons") or []
+        if 1 <= n <= len(buttons):
+            return str(buttons[n - 1])
+        if 1 <= n <= len(MENU):
+            return MENU[n - 1][1]
+        return None
+
+    # ---- flows ---------------------------------------------------------------------------------
+
+    def first_contact(self) -> None:
+        self.s["misses"] = 0
+        self.say(f"{self.t('greeting')}\n{self.t('privacy_short')}", (self.btn("btn_more", "privacy_more"),))
+        langs = tuple(Button(self.t(f"lang_name_{code}"), f"lang:{code}") for code in LANGS)
+        self.say(self.t("choose_language"), langs)
+        self.s["awaiting"] = "language"
+
+    def privacy_more(self) -> None:
+        self.say(self.t("privacy_more", retention_days=self.ctx.retention_days), (self.btn("btn_menu", "menu"),))
+
+    def set_language(self, code: str) -> None:
+        if code not in LANGS:
+            self.misunderstood()
+            return
+        self.s["lang"] = code
+        self.s["awaiting"] = None
+        self.menu()
+
+    def menu(self) -> None:
+        self.s["misses"] = 0
+        self.s["awaiting"] = None
+        self.say(self.t("menu_title"), self.menu_buttons())
+
+    def menu_item(self, item: str) -> None:
+        actions: dict[str, Callable[[], None]] = {
+            "": self.menu,
+            "work": lambda: self.answer("work_legally"),
+            "country": self.ask_country,
+            "offer": self.jobcheck_start,
+            "trafficking": lambda: self.answer("trafficking_info"),
+            "hotlines": lambda: self.answer("hotline"),
+            "mediator": self.offer_mediator,
+        }
+        action = actions.get(item)
+        if action is None:
+            self.misunderstood()
+        else:
+            self.s["misses"] = 0
+            action()
+
+    def intent(self, nlu: NluResult) -> None:
+        intent = nlu.intent
+        if intent == "out_of_scope":
+            if nlu.risk == "elevated":
+                # Not understood as a topic, but it carries a warning sign: a person should look.
+                self.s["misses"] = 0
+                self.offer_mediator()
+            else:
+                self.misunderstood()
+            return
+        self.s["misses"] = 0
+        if intent == "greet":
+            self.say(self.t("greet_again"))
+            self.menu()
+        elif intent == "goodbye":
+            self.say(self.t("goodbye"), (self.btn("btn_menu", "menu"),))
+        elif intent == "menu":
+            self.menu()
+        elif intent in ("affirm", "deny"):
+            self.say(self.t("affirm_no_context" if intent == "affirm" else "deny_no_context"), self.menu_buttons())
+        elif intent == "human_mediator":
+            self.offer_mediator()
+        elif intent == "data_privacy":
+            if _DELETE_WORDS.search(nlu.text.lower()):
+                self.ask_delete()
+            else:
+                self.answer("data_privacy")
+        elif intent == "job_offer_check":
+            self.job_offer(nlu)
+        else:
+            self.answer(intent)
+        if nlu.risk == "elevated" and intent != "job_offer_check":
+            self.offer_mediator(soft=True)
+
+    def misunderstood(self) -> None:
+        misses = int(self.s.get("misses", 0)) + 1
+        self.s["misses"] = misses
+        if misses >= 2:
+            self.s["misses"] = 0
+            self.say(self.t("fallback_twice"), (*self.menu_buttons(), self.btn("btn_mediator", "menu:mediator")))
+        else:
+            self.say(self.t("fallback_once"), (self.btn("btn_menu", "menu"),))
+
+    # ---- answers -------------------------------------------------------------------------------
+
+    def answer(self, intent: str) -> None:
+        country = self.s.get("country")
+        card = self.c.country(country) if country else None
+        if intent in COUNTRY_INTENTS and card is None:
+            self.ask_country(pending=intent)
+            return
+        if intent == "migrants_in_bulgaria":
+            self.migrants()
+            return
+        general = self.c.answers.get(intent)
+        if intent == "hotline":
+            self.hotlines(country)
+            return
+        if intent == "residence_rules" and card is not None:
+            self.card(country, only=("registration", "work_rules"))
+            return
+        if intent == "wages_costs" and card is not None and country in FULL_COUNTRIES:
+            self.card(country, only=("minimum_wage",))
+            self.topic_offer(("good_salary",))
+            return
+        if intent == "work_legally" and card is not None and country in FULL_COUNTRIES:
+            self.card(country, only=("work_rules", "work_numbers", "advice"))
+            self.topic_offer(("secure_job", "trusted_person"))
+            return
+        if general is not None:
+            text = general.text.get(self.lang)
+            src = render.source_line(self.c, self.lang, general.source, general.checked)
+            self.say(f"{text}\n{src}" if src else text)
+        topics = {
+            "work_legally": ("secure_job", "trusted_person"),
+            "wages_costs": ("good_salary",),
+            "trafficking_info": ("trafficking_vs_smuggling",),
+            "education_family": ("good_education",),
+        }.get(intent)
+        if topics:
+            self.topic_offer(topics)
+        elif intent in ("work_legally", "residence_rules", "wages_costs", "health_social", "education_family"):
+            self.ask_country(pending=intent, quiet=True)
+
+    def topic_offer(self, keys: tuple[str, ...]) -> None:
+        buttons = tuple(Button(self.c.topics[k].title.get(self.lang)[:40], f"topic:{k}") for k in keys if k in self.c.topics)
+        if buttons:
+            self.say(self.t("topics_prompt"), (*buttons, self.btn("btn_menu", "menu")))
+
+    def topic(self, key: str) -> None:
+        topic = self.c.topics.get(key)
+        if topic is None:
+            self.misunderstood()
+            return
+        self.say(render.topic_text(self.c, self.lang, topic))
+        story = topic.story.get(self.lang)
+        others = tuple(
+            Button(self.c.topics[k].title.get(self.lang)[:40], f"topic:{k}") for k in TOPIC_KEYS if k != key
+        )
+        self.say(story, (*others[:3], self.btn("btn_menu", "menu")))
+
+    def ask_country(self, pending: str | None = None, quiet: bool = False) -> None:
+        self.s["awaiting"] = "country"
+        self.s["pending"] = pending
+        buttons = tuple(Button(self.c.countries[code].name.get(self.lang), f"country:{code}") for code in FULL_COUNTRIES)
+        self.say(self.t("ask_country"), (*buttons, self.btn("btn_other_country", "country:other")))
+        _ = quiet
+
+    def country_chosen(self, code: str) -> None:
+        if code == "other":
+            self.s["awaiting"] = "country"
+            self.say(self.t("ask_country"))
+            return
+        code = code.upper()
+        self.s["country"] = code
+        self.s["awaiting"] = None
+        pending = self.s.pop("pending", None)
+        if pending and pending in ("residence_rules", "wages_costs", "work_legally", "hotline"):
+            self.answer(str(pending))
+        else:
+            self.card(code)
+
+    def card(self, code: str | None, only: tuple[str, ...] | None = None) -> None:
+        card = self.c.country(code) if code else None
+        if card is None or (code not in FULL_COUNTRIES and code != "BG"):
+            self.general_eu(code)
+            return
+        if code == "BG":
+            self.migrants()
+            return
+        keys = only or ("registration", "work_rules", "work_numbers", "minimum_wage", "advice", "trafficking")
+        blocks = [b for b in (render.section(self.c, self.lang, card, k) for k in keys) if b]
+        header = card.name.get(self.lang).upper()
+        for i, block in enumerate(blocks):
+            self.say(f"{header}\n\n{block}" if i == 0 else block)
+        if only is None:
+            self.card_contacts(card)
+        more = (
+            Button(self.t("menu_hotlines"), "menu:hotlines"),
+            self.btn("btn_other_country", "menu:country"),
+            self.btn("btn_menu", "menu"),
+        )
+        self.say(self.t("card_sources_note"), more)
+
+    def card_contacts(self, card: CountryCard) -> None:
+        if card.contacts:
+            self.say(f"{self.t('hotlines_intro')}\n\n{render.contacts_block(self.c, self.lang, card.contacts)}")
+
+    def general_eu(self, code: str | None) -> None:
+        eu = self.c.country("EU")
+        name = code or ""
+        if code and eu is not None:
+            self.say(self.t("country_general", country=_country_name(self.c, code, self.lang)))
+        if eu is None:
+            self.answer_text("work_legally")
+            return
+        for key in ("registration", "work_rules", "work_numbers", "minimum_wage", "advice"):
+            block = render.section(self.c, self.lang, eu, key)
+            if block:
+                self.say(block)
+        if eu.contacts:
+            self.say(render.contacts_block(self.c, self.lang, eu.contacts))
+        self.say(self.t("card_sources_note"), (self.btn("btn_other_country", "menu:country"), self.btn("btn_menu", "menu")))
+        _ = name
+
+    def answer_text(self, key: str) -> None:
+        ans = self.c.answers.get(key)
+        if ans is not None:
+            self.say(ans.text.get(self.lang))
+
+    def hotlines(self, country: str | None) -> None:
+        self.say(f"{self.t('hotlines_intro')}\n\n{render.contacts_block(self.c, self.lang, self.c.hotlines_bg)}", sensitive=True)
+        card = self.c.country(country) if country else None
+        if card is not None and country in FULL_COUNTRIES:
+            self.say(f"{card.name.get(self.lang).upper()}\n\n{render.contacts_block(self.c, self.lang, card.contacts)}", sensitive=True)
+        self.say(self.t("ask_country"), (
+            *(Button(self.c.countries[c].name.get(self.lang), f"country:{c}") for c in FULL_COUNTRIES if c != country),
+            self.btn("btn_menu", "menu"),
+        ))
+        self.s["awaiting"] = "country"
+        self.s["pending"] = "hotline"
+
+    def migrants(self) -> None:
+        card = self.c.country("BG")
+        ans = self.c.answers.get("migrants_in_bulgaria")
+        if ans is not None:
+            self.say(ans.text.get(self.lang))
+        if card is not None:
+            for key in ("residence", "asylum", "work", "legal_aid"):
+                block = render.section(self.c, self.lang, card, key)
+                if block:
+                    self.say(block)
+            if card.services:
+                self.say(render.contacts_block(self.c, self.lang, card.services))
+        self.say(self.t("card_sources_note"), (self.btn("btn_mediator", "menu:mediator"), self.btn("btn_menu", "menu")))
+
+    # ---- job-offer check -----------------------------------------------------------------------
+
+    def job_offer(self, nlu: NluResult) -> None:
+        flags = [s for s in nlu.signals if s in _SIGNAL_TO_QUESTION]
+        if not flags:
+            self.jobcheck_start()
+            return
+        qs = {q.id: q for q in self.c.jobcheck}
+        lines = [self.t("jobcheck_flags_found")]
+        for sig in flags:
+            q = qs.get(_SIGNAL_TO_QUESTION[sig])
+            if q is not None:
+                lines.append(f"• {q.meaning.get(self.lang)}")
+        self.say("\n".join(lines))
+        self.hotline_short()
+        self.offer_mediator(soft=True, extra=(self.btn("menu_offer", "menu:offer"),))
+
+    def hotline_short(self) -> None:
+        urgent = tuple(c for c in self.c.hotlines_bg if c.urgent or c.phone == "0800 20 100")
+        self.say(render.contacts_block(self.c, self.lang, urgent, with_source=False), sensitive=True)
+
+    def jobcheck_start(self) -> None:
+        self.s["jobcheck"] = {"i": 0, "answers": []}
+        self.s["awaiting"] = "jobcheck"
+        self.say(self.t("jobcheck_intro", count=len(self.c.jobcheck)))
+        self.jobcheck_ask()
+
+    def jobcheck_ask(self) -> None:
+        jc = self.s["jobcheck"]
+        q = self.c.jobcheck[jc["i"]]
+        progress = self.t("jobcheck_progress", n=jc["i"] + 1, count=len(self.c.jobcheck))
+        self.say(f"{progress}\n{q.text.get(self.lang)}", (self.btn("btn_yes", "jobcheck:yes"), self.btn("btn_no", "jobcheck:no")))
+
+    def jobcheck_answer(self, arg: str) -> None:
+        jc = self.s.get("jobcheck")
+        if not isinstance(jc, dict) or arg not in ("yes", "no"):
+            self.jobcheck_start()
+            return
+        jc["answers"].append(arg == "yes")
+        jc["i"] += 1
+        if jc["i"] < len(self.c.jobcheck):
+            self.jobcheck_ask()
+            return
+        self.s["awaiting"] = None
+        self.s.pop("jobcheck", None)
+        flagged = [q for q, ans in zip(self.c.jobcheck, jc["answers"], strict=False) if ans == q.warning_answer]
+        level = "red" if any(q.weight == "red" for q in flagged) else "amber" if flagged else "green"
+        lines = [self.t(f"jobcheck_{level}")]
+        lines.extend(f"• {q.meaning.get(self.lang)}" for q in flagged)
+        verdict = self.c.verdicts.get(level)
+        if verdict is not None:
+            lines.append(verdict.get(self.lang))
+        self.say("\n\n".join(lines))
+        if level == "red":
+            self.hotline_short()
+            self.offer_mediator(soft=True)
+        else:
+            self.say(self.t("menu_title"), self.menu_buttons())
+
+    # ---- mediator, urgent, privacy -------------------------------------------------------------
+
+    def offer_mediator(self, soft: bool = False, extra: tuple[Button, ...] = ()) -> None:
+        if self.ctx.has_open_case:
+            self.say(self.t("mediator_already"))
+            return
+        if soft and self.s.get("offered"):
+            return
+        self.s["offered"] = True
+        self.s["awaiting"] = "mediator"
+        self.say(self.t("mediator_offer"), (self.btn("btn_yes", "mediator:yes"), self.btn("btn_no", "mediator:no"), *extra))
+
+    def mediator_answer(self, arg: str) -> None:
+        self.s["awaiting"] = None
+        if arg != "yes":
+            self.say(self.t("mediator_declined"), (self.btn("btn_menu", "menu"),))
+            return
+        if self.ctx.has_open_case:
+            self.say(self.t("mediator_already"))
+            return
+        risky = self.nlu is not None and self.nlu.risk == "elevated"
+        self.effects.append(
+            OpenCase("high" if risky else "normal", tuple(self.nlu.signals if self.nlu else ()), self.s.get("country"), "asked")
+        )
+        if self.ctx.mediators_on_shift:
+            self.say(self.t("mediator_case_opened", when=self.when()))
+        else:
+            self.say(self.t("mediator_case_opened", when=self.when()))
+            self.hotline_short()
+
+    def urgent(self, signals: tuple[str, ...]) -> None:
+        self.s["awaiting"] = None
+        self.s.pop("jobcheck", None)
+        country = self.s.get("country")
+        contacts = [c for c in self.c.hotlines_bg if c.urgent or c.phone == "0800 20 100"]
+        card = self.c.country(country) if country in FULL_COUNTRIES else None
+        if card is not None:
+            contacts += [c for c in card.contacts if c.kind in ("hotline", "trafficking") and c.phone]
+        self.say(self.t("urgent_intro"), sensitive=True)
+        self.say(render.contacts_block(self.c, self.lang, tuple(contacts), with_source=False), sensitive=True)
+        self.effects.append(OpenCase("urgent", signals, country, "urgent"))
+        key = "urgent_case_in_hours" if self.ctx.mediators_on_shift else "urgent_case_off_hours"
+        self.say(self.t(key, when=self.when()), sensitive=True)
+
+    def ask_delete(self) -> None:
+        self.s["awaiting"] = "delete"
+        self.say(self.t("privacy_delete_confirm"), (self.btn("btn_yes", "delete:yes"), self.btn("btn_no", "delete:no")))
+
+    def delete_answer(self, arg: str) -> None:
+        self.s["awaiting"] = None
+        if arg == "yes":
+            self.effects.append(EraseData())
+            self.say(self.t("privacy_deleted"))
+            self.s.clear()
+        else:
+            self.say(self.t("privacy_delete_cancelled"), (self.btn("btn_menu", "menu"),))
+
+
+_SIGNAL_TO_QUESTION = {
+    "recruitment_fee": "fee",
+    "no_contract": "contract_language",
+    "document_retention": "documents_kept",
+    "too_good_pay": "pay_too_high",
+    "debt_bondage": "debt",
+    "pressure_secrecy": "pressure_secret",
+}
+
+
+def _language_from_text(text: str) -> str | None:
+    t = text.strip().lower()
+    if t in ("bg", "български", "bulgarski", "balgarski", "bylgarski", "bulgarian", "1"):
+        return "bg"
+    if t in ("en", "english", "английски", "angliiski", "2"):
+        return "en"
+    if t in ("ru", "русский", "руски", "russian", "ruski", "3"):
+        return "ru"
+    return None
+
+
+def _country_name(c: Content, code: str, lang: str) -> str:
+    card = c.country(code)
+    if card is not None:
+        return card.name.get(lang)
+    return code

@@ -1,0 +1,92 @@
+"""Turns content (contacts, card sections, topics) into plain reply text in one language."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from content import Contact, Content, CountryCard, Fact, Topic
+
+DAY_KEYS = ("day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun")
+
+
+def source_line(content: Content, lang: str, url: str | None, checked: date | None) -> str:
+    if not url:
+        return ""
+    when = checked.strftime("%d.%m.%Y") if checked else "?"
+    return content.text("source_line", lang, url=url, date=when)
+
+
+def contact_lines(content: Content, lang: str, contact: Contact, *, with_source: bool = True) -> str:
+    head = contact.name.get(lang)
+    if contact.phone:
+        head += f": {contact.phone}"
+    lines = [head]
+    if contact.note:
+        lines.append(contact.note.get(lang))
+    if contact.url and not contact.phone:
+        lines.append(contact.url)
+    if contact.address and not contact.phone:
+        lines.append(contact.address)
+    if with_source:
+        src = source_line(content, lang, contact.source, contact.checked)
+        if src:
+            lines.append(src)
+    return "\n".join(lines)
+
+
+def contacts_block(content: Content, lang: str, contacts: tuple[Contact, ...], *, with_source: bool = True) -> str:
+    return "\n\n".join(contact_lines(content, lang, c, with_source=with_source) for c in contacts)
+
+
+def fact_block(content: Content, lang: str, fact: Fact, title_key: str | None = None) -> str:
+    parts = []
+    if title_key:
+        parts.append(content.text(title_key, lang).rstrip(":") + ":")
+    text = fact.text.get(lang)
+    if fact.amount and fact.status == "verified":
+        text = f"{fact.amount} ({fact.year})\n{text}" if fact.year else f"{fact.amount}\n{text}"
+    parts.append(text)
+    src = source_line(content, lang, fact.source, fact.checked)
+    if src:
+        parts.append(src)
+    return "\n".join(parts)
+
+
+_SECTION_TITLES = {
+    "registration": "registration_title",
+    "work_numbers": "work_numbers_title",
+    "minimum_wage": "minimum_wage_title",
+    "advice": "advice_intro",
+}
+
+
+def section(content: Content, lang: str, card: CountryCard, key: str) -> str | None:
+    fact = card.sections.get(key)
+    if fact is None:
+        return None
+    return fact_block(content, lang, fact, _SECTION_TITLES.get(key))
+
+
+def topic_text(content: Content, lang: str, topic: Topic) -> str:
+    lines = [topic.title.get(lang), "", topic.answer.get(lang)]
+    if topic.checklist:
+        lines.append("")
+        lines.extend(f"• {item.get(lang)}" for item in topic.checklist)
+    return "\n".join(lines)
+
+
+def when_phrase(content: Content, lang: str, now: datetime, next_shift: datetime | None, on_shift: bool) -> str:
+    if on_shift or next_shift is None:
+        return content.text("when_soon", lang)
+    days = (next_shift.date() - now.date()).days
+    if days <= 0:
+        day = content.text("day_today", lang)
+    elif days == 1:
+        day = content.text("day_tomorrow", lang)
+    else:
+        day = content.text(DAY_KEYS[next_shift.weekday()], lang)
+    return content.text("when_at", lang, day=day, time=next_shift.strftime("%H:%M"))
+
+
+def next_weekday(now: datetime, weekday: int) -> datetime:
+    return now + timedelta(days=(weekday - now.weekday()) % 7)
