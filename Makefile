@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install model run test lint typecheck unit bench clean
+.PHONY: help install model run test lint typecheck content-check browser unit bench clean
 
 help:
 	@echo "make run    set up and start Sigurno on http://127.0.0.1:8080 (SQLite, no tokens needed)"
@@ -33,10 +33,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
-unit: model
+content-check: $(STAMP)
+	$(BIN)/sigurno content check
+	@if [ -f ../shared/tools/check_phones.py ]; then $(BIN)/python ../shared/tools/check_phones.py content ../shared/facts/FACTS.md; \
+	 else echo "content-check: ../shared/tools/check_phones.py not found: phone check against the shared fact sheet skipped"; fi
+
+browser:
+	@bash scripts/ensure-chromium.sh
+
+unit: model browser
 	. scripts/test-services.sh && $(BIN)/python -m pytest -q
 
-test: lint typecheck unit
+test: lint typecheck content-check unit
 
 bench: model
 	$(BIN)/python scripts/bench_nlu.py
