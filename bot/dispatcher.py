@@ -77,7 +77,9 @@ class Dispatcher:
         self.content = content
         self.locks = KeyedLocks()
 
-    async def handle(self, channel: str, platform_id: str, event: Event, platform_message_id: str | None = None) -> Outcome:
+    async def handle(
+        self, channel: str, platform_id: str, event: Event, platform_message_id: str | None = None
+    ) -> Outcome:
         person = await self.store.person(channel, platform_id)
         async with self.locks.hold(person.key):
             return await self._handle_locked(person.key, channel, event, platform_message_id)
@@ -86,7 +88,9 @@ class Dispatcher:
         limit = self.settings.server.max_message_chars
         case = await self.store.open_case_for(key)
         kind = "text" if event.kind == "text" else "payload" if event.kind == "payload" else (event.media or "other")
-        stored_text = event.text[:limit] if event.kind == "text" else event.payload[:200] if event.kind == "payload" else None
+        stored_text = (
+            event.text[:limit] if event.kind == "text" else event.payload[:200] if event.kind == "payload" else None
+        )
         await self.store.add_message(
             key, "in", kind, stored_text, case_id=case.id if case else None, platform_message_id=platform_message_id
         )

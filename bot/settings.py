@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ class ServerSettings:
 @dataclass(frozen=True)
 class StorageSettings:
     database_url: str = "sqlite+aiosqlite:///var/sigurno.db"
+    schema: str | None = None  # PostgreSQL schema for all tables (default: the search path)
     redis_url: str | None = None
 
 
@@ -151,7 +153,10 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
     redis_url = env.get("SIGURNO_REDIS_URL", st.get("redis_url")) or None
     if redis_url is not None and not str(redis_url).startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("config: storage.redis_url must start with redis://, rediss:// or unix://")
-    storage = StorageSettings(database_url=db, redis_url=redis_url)
+    schema = env.get("SIGURNO_DATABASE_SCHEMA", st.get("schema")) or None
+    if schema is not None and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", str(schema)):
+        raise SettingsError("config: storage.schema must be a lowercase SQL identifier")
+    storage = StorageSettings(database_url=db, schema=schema, redis_url=redis_url)
     p = _section(raw, "privacy")
     privacy = PrivacySettings(
         retention_days=_num("privacy", "retention_days", p.get("retention_days", 90), int, 1, 3650)

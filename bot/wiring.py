@@ -47,7 +47,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     content = load_content(settings.content.dir)
     nlu = build_nlu(settings.nlu)
     user_secret, data_key = secrets_for(settings)
-    store = await Store.open(settings.storage.database_url, user_secret, data_key)
+    store = await Store.open(settings.storage.database_url, user_secret, data_key, schema=settings.storage.schema)
     try:
         yield Services(settings, store, nlu, content, Dispatcher(store, nlu, content, settings))
     finally:

@@ -99,7 +99,10 @@ class _Turn:
         return render.when_phrase(self.c, self.lang, self.ctx.now, self.ctx.next_shift, self.ctx.mediators_on_shift)
 
     def menu_buttons(self) -> tuple[Button, ...]:
-        return (*(Button(f"{i}. {self.t(k)}", p) for i, (k, p) in enumerate(MENU, 1)), self.btn("menu_help_now", HELP_NOW))
+        return (
+            *(Button(f"{i}. {self.t(k)}", p) for i, (k, p) in enumerate(MENU, 1)),
+            self.btn("menu_help_now", HELP_NOW),
+        )
 
     # ---- events --------------------------------------------------------------------------------
 
@@ -299,7 +302,9 @@ class _Turn:
             self.ask_country(pending=intent, quiet=True)
 
     def topic_offer(self, keys: tuple[str, ...]) -> None:
-        buttons = tuple(Button(self.c.topics[k].title.get(self.lang)[:40], f"topic:{k}") for k in keys if k in self.c.topics)
+        buttons = tuple(
+            Button(self.c.topics[k].title.get(self.lang)[:40], f"topic:{k}") for k in keys if k in self.c.topics
+        )
         if buttons:
             self.say(self.t("topics_prompt"), (*buttons, self.btn("btn_menu", "menu")))
 
@@ -310,15 +315,15 @@ class _Turn:
             return
         self.say(render.topic_text(self.c, self.lang, topic))
         story = topic.story.get(self.lang)
-        others = tuple(
-            Button(self.c.topics[k].title.get(self.lang)[:40], f"topic:{k}") for k in TOPIC_KEYS if k != key
-        )
+        others = tuple(Button(self.c.topics[k].title.get(self.lang)[:40], f"topic:{k}") for k in TOPIC_KEYS if k != key)
         self.say(story, (*others[:3], self.btn("btn_menu", "menu")))
 
     def ask_country(self, pending: str | None = None, quiet: bool = False) -> None:
         self.s["awaiting"] = "country"
         self.s["pending"] = pending
-        buttons = tuple(Button(self.c.countries[code].name.get(self.lang), f"country:{code}") for code in FULL_COUNTRIES)
+        buttons = tuple(
+            Button(self.c.countries[code].name.get(self.lang), f"country:{code}") for code in FULL_COUNTRIES
+        )
         self.say(self.t("ask_country"), (*buttons, self.btn("btn_other_country", "country:other")))
         _ = quiet
 
@@ -376,7 +381,9 @@ class _Turn:
                 self.say(block)
         if eu.contacts:
             self.say(render.contacts_block(self.c, self.lang, eu.contacts))
-        self.say(self.t("card_sources_note"), (self.btn("btn_other_country", "menu:country"), self.btn("btn_menu", "menu")))
+        self.say(
+            self.t("card_sources_note"), (self.btn("btn_other_country", "menu:country"), self.btn("btn_menu", "menu"))
+        )
         _ = name
 
     def answer_text(self, key: str) -> None:
@@ -385,14 +392,27 @@ class _Turn:
             self.say(ans.text.get(self.lang))
 
     def hotlines(self, country: str | None) -> None:
-        self.say(f"{self.t('hotlines_intro')}\n\n{render.contacts_block(self.c, self.lang, self.c.hotlines_bg)}", sensitive=True)
+        self.say(
+            f"{self.t('hotlines_intro')}\n\n{render.contacts_block(self.c, self.lang, self.c.hotlines_bg)}",
+            sensitive=True,
+        )
         card = self.c.country(country) if country else None
         if card is not None and country in FULL_COUNTRIES:
-            self.say(f"{card.name.get(self.lang).upper()}\n\n{render.contacts_block(self.c, self.lang, card.contacts)}", sensitive=True)
-        self.say(self.t("ask_country"), (
-            *(Button(self.c.countries[c].name.get(self.lang), f"country:{c}") for c in FULL_COUNTRIES if c != country),
-            self.btn("btn_menu", "menu"),
-        ))
+            self.say(
+                f"{card.name.get(self.lang).upper()}\n\n{render.contacts_block(self.c, self.lang, card.contacts)}",
+                sensitive=True,
+            )
+        self.say(
+            self.t("ask_country"),
+            (
+                *(
+                    Button(self.c.countries[c].name.get(self.lang), f"country:{c}")
+                    for c in FULL_COUNTRIES
+                    if c != country
+                ),
+                self.btn("btn_menu", "menu"),
+            ),
+        )
         self.s["awaiting"] = "country"
         self.s["pending"] = "hotline"
 
@@ -441,7 +461,10 @@ class _Turn:
         jc = self.s["jobcheck"]
         q = self.c.jobcheck[jc["i"]]
         progress = self.t("jobcheck_progress", n=jc["i"] + 1, count=len(self.c.jobcheck))
-        self.say(f"{progress}\n{q.text.get(self.lang)}", (self.btn("btn_yes", "jobcheck:yes"), self.btn("btn_no", "jobcheck:no")))
+        self.say(
+            f"{progress}\n{q.text.get(self.lang)}",
+            (self.btn("btn_yes", "jobcheck:yes"), self.btn("btn_no", "jobcheck:no")),
+        )
 
     def jobcheck_answer(self, arg: str) -> None:
         jc = self.s.get("jobcheck")
@@ -479,7 +502,9 @@ class _Turn:
             return
         self.s["offered"] = True
         self.s["awaiting"] = "mediator"
-        self.say(self.t("mediator_offer"), (self.btn("btn_yes", "mediator:yes"), self.btn("btn_no", "mediator:no"), *extra))
+        self.say(
+            self.t("mediator_offer"), (self.btn("btn_yes", "mediator:yes"), self.btn("btn_no", "mediator:no"), *extra)
+        )
 
     def mediator_answer(self, arg: str) -> None:
         self.s["awaiting"] = None
@@ -491,12 +516,15 @@ class _Turn:
             return
         risky = self.nlu is not None and self.nlu.risk == "elevated"
         self.effects.append(
-            OpenCase("high" if risky else "normal", tuple(self.nlu.signals if self.nlu else ()), self.s.get("country"), "asked")
+            OpenCase(
+                "high" if risky else "normal",
+                tuple(self.nlu.signals if self.nlu else ()),
+                self.s.get("country"),
+                "asked",
+            )
         )
-        if self.ctx.mediators_on_shift:
-            self.say(self.t("mediator_case_opened", when=self.when()))
-        else:
-            self.say(self.t("mediator_case_opened", when=self.when()))
+        self.say(self.t("mediator_case_opened", when=self.when()), (self.btn("btn_menu", "menu"),))
+        if not self.ctx.mediators_on_shift:
             self.hotline_short()
 
     def urgent(self, signals: tuple[str, ...]) -> None:

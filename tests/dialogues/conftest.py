@@ -42,7 +42,9 @@ class Convo:
         res = self.engine.step(self.state, None, Event("nontext", media=media), self.ctx)
         return self._keep(res.state, res.replies, res.effects)
 
-    def _keep(self, state: dict[str, Any], replies: tuple[Reply, ...], effects: tuple[Effect, ...]) -> tuple[Reply, ...]:
+    def _keep(
+        self, state: dict[str, Any], replies: tuple[Reply, ...], effects: tuple[Effect, ...]
+    ) -> tuple[Reply, ...]:
         self.state, self.last = state, replies
         self.effects.extend(effects)
         return replies

@@ -8,7 +8,15 @@ from content import Content
 from dialogues.types import Context, EraseData, OpenCase
 from tests.dialogues.conftest import ON_SHIFT, Convo
 
-MENU_PAYLOADS = ["menu:work", "menu:country", "menu:offer", "menu:trafficking", "menu:hotlines", "menu:mediator", "help_now"]
+MENU_PAYLOADS = [
+    "menu:work",
+    "menu:country",
+    "menu:offer",
+    "menu:trafficking",
+    "menu:hotlines",
+    "menu:mediator",
+    "help_now",
+]
 
 
 async def test_first_contact_is_neutral_and_offers_privacy_and_languages(convo: Convo, content: Content) -> None:
@@ -54,7 +62,9 @@ async def test_language_can_be_typed(convo: Convo, content: Content) -> None:
         ("каква е добрата заплата", "bg", ""),
     ],
 )
-async def test_every_topic_gets_an_answer(convo: Convo, content: Content, text: str, lang: str, must_contain: str) -> None:
+async def test_every_topic_gets_an_answer(
+    convo: Convo, content: Content, text: str, lang: str, must_contain: str
+) -> None:
     await convo.start(lang)
     await convo.say(text)
     assert convo.last, text
@@ -127,8 +137,14 @@ async def test_job_offer_check_green(convo: Convo, content: Content) -> None:
 async def test_job_offer_check_red_gives_hotline_and_mediator(convo: Convo, content: Content) -> None:
     await convo.start("bg")
     await convo.tap("menu:offer")
-    answers = ["yes" if q.id == "fee" and q.warning_answer else "no" if q.id == "fee" else
-               ("no" if q.warning_answer else "yes") for q in content.jobcheck]
+    answers = [
+        "yes"
+        if q.id == "fee" and q.warning_answer
+        else "no"
+        if q.id == "fee"
+        else ("no" if q.warning_answer else "yes")
+        for q in content.jobcheck
+    ]
     for a in answers:
         await convo.tap(f"jobcheck:{a}")
     assert content.text("jobcheck_red", "bg") in convo.text
@@ -169,7 +185,11 @@ async def test_red_flags_in_a_described_offer(convo: Convo, content: Content) ->
 
 @pytest.mark.parametrize(
     ("text", "lang"),
-    [("vzeha ni pasportite i ne ni puskat", "bg"), ("бият ни и не ни плащат", "bg"), ("they lock us in at night", "en")],
+    [
+        ("vzeha ni pasportite i ne ni puskat", "bg"),
+        ("бият ни и не ни плащат", "bg"),
+        ("they lock us in at night", "en"),
+    ],
 )
 async def test_urgent_at_any_point(convo: Convo, content: Content, text: str, lang: str) -> None:
     await convo.start(lang)
@@ -198,7 +218,10 @@ async def test_urgent_off_shift_says_when_and_whom_to_call(nlu: object, content:
     convo.ctx = Context(now=ON_SHIFT, mediators_on_shift=False, next_shift=ON_SHIFT.replace(day=24, hour=9))
     await convo.start("en")
     await convo.say("help they took my passport")
-    assert content.text("urgent_case_off_hours", "en", when=content.text("when_at", "en", day="tomorrow", time="09:00")) in convo.text
+    assert (
+        content.text("urgent_case_off_hours", "en", when=content.text("when_at", "en", day="tomorrow", time="09:00"))
+        in convo.text
+    )
 
 
 async def test_help_now_button(convo: Convo) -> None:

@@ -1,0 +1,724 @@
+"""The async repository: people, conversation state, messages, cases and case events.
+
+Every method is one short transaction and returns frozen records, never ORM objects. The same code
+runs on SQLite (embedded default) and PostgreSQL (production, several bot processes):
+
+- a person is known only by a keyed hash of channel + platform id; the raw id is stored encrypted;
+- conversation state is saved optimistically (`StaleState` when another writer got there first);
+- at most one open case per person is guaranteed by a partial unique index, so concurrent
+  `open_case` calls from several processes still end with one case;
+- erasure removes every row of a person (and on SQLite scrubs the freed pages and the WAL).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Literal, cast
+
+from sqlalchemy import Row, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.orm import aliased
+
+from bot.storage.crypto import MIN_SECRET_BYTES, IdCipher, SecretsError, person_key
+from bot.storage.engine import NO_TRANSACTION, WRITE, make_engine, parse_url, sqlite_file
+from bot.storage.migrations import current_revision, upgrade
+from bot.storage.models import (
+    CASE_STATUSES,
+    DELIVERY_STATUSES,
+    DIRECTIONS,
+    KINDS,
+    OPEN_STATUSES,
+    PRIORITIES,
+    Base,
+    Case,
+    CaseEvent,
+    Conversation,
+    Message,
+    Person,
+)
+
+Direction = Literal["in", "out", "mediator"]
+Kind = Literal["text", "payload", "image", "audio", "video", "file", "sticker", "location", "other"]
+DeliveryStatus = Literal["sent", "delivered", "seen", "failed"]
+CaseStatus = Literal["queued", "assigned", "closed", "released"]
+Priority = Literal["urgent", "high", "normal"]
+
+PRIORITY_RANK: dict[str, int] = {"normal": 0, "high": 1, "urgent": 2}
+# A delivery status may replace only these (receipts arrive late and out of order: never downgrade).
+DELIVERY_REPLACES: dict[str, tuple[str, ...]] = {
+    "sent": ("sent", "failed"),
+    "failed": ("sent", "failed"),
+    "delivered": ("sent", "failed", "delivered"),
+    "seen": ("sent", "failed", "delivered", "seen"),
+}
+OPEN_CASE_ATTEMPTS = 8
+MAX_ACTOR = 64
+
+
+class StoreError(Exception):
+    """Base of the storage errors."""
+
+
+class StaleState(StoreError):
+    """save_state: the stored version is not the one the caller loaded (someone saved in between)."""
+
+
+class UnknownPerson(StoreError, LookupError):
+    """No person with that key (never created, or erased)."""
+
+
+class UnknownCase(StoreError, LookupError):
+    """No case with that id."""
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRef:
+    key: str
+    channel: str
+    language: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRec:
+    id: int
+    person_key: str
+    case_id: int | None
+    direction: Direction
+    kind: Kind
+    text: str | None
+    platform_message_id: str | None
+    created_at: datetime
+    delivery_status: DeliveryStatus | None
+    delivery_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRec:
+    id: int
+    person_key: str
+    status: CaseStatus
+    priority: Priority
+    signals: tuple[str, ...]
+    country: str | None
+    channel: str
+    created_at: datetime
+    updated_at: datetime
+    assignee: str | None
+    outcome: str | None
+    closed_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEventRec:
+    id: int
+    case_id: int
+    kind: str
+    actor: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+def _one_of(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _name(value: str, what: str, limit: int = MAX_ACTOR) -> None:
+    if not value or len(value) > limit:
+        raise ValueError(f"{what} must be 1 to {limit} characters")
+
+
+def _message(row: Row[Any]) -> MessageRec:
+    m = row._mapping
+    return MessageRec(
+        id=m["id"],
+        person_key=m["person_key"],
+        case_id=m["case_id"],
+        direction=cast(Direction, m["direction"]),
+        kind=cast(Kind, m["kind"]),
+        text=m["text"],
+        platform_message_id=m["platform_message_id"],
+        created_at=m["created_at"],
+        delivery_status=cast(DeliveryStatus | None, m["delivery_status"]),
+        delivery_error=m["delivery_error"],
+    )
+
+
+def _case(row: Row[Any]) -> CaseRec:
+    m = row._mapping
+    return CaseRec(
+        id=m["id"],
+        person_key=m["person_key"],
+        status=cast(CaseStatus, m["status"]),
+        priority=cast(Priority, m["priority"]),
+        signals=tuple(m["signals"] or ()),
+        country=m["country"],
+        channel=m["channel"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        assignee=m["assignee"],
+        outcome=m["outcome"],
+        closed_at=m["closed_at"],
+    )
+
+
+def _event(row: Row[Any]) -> CaseEventRec:
+    m = row._mapping
+    return CaseEventRec(
+        id=m["id"],
+        case_id=m["case_id"],
+        kind=m["kind"],
+        actor=m["actor"],
+        data=dict(m["data"] or {}),
+        created_at=m["created_at"],
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+CASE_COLUMNS = tuple(Case.__table__.c)
+MESSAGE_COLUMNS = tuple(Message.__table__.c)
+
+
+class Store:
+    """Open with `await Store.open(url, user_key_secret, data_key)`; close with `await store.close()`."""
+
+    def __init__(
+        self, engine: AsyncEngine, user_key_secret: bytes, cipher: IdCipher, clock: Callable[[], datetime] = _utc_now
+    ) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**WRITE)  # BEGIN IMMEDIATE on SQLite; the same engine elsewhere
+        self._secret = user_key_secret
+        self._cipher = cipher
+        self._clock = clock
+        self._dialect = engine.dialect.name
+        self._sqlite_wal = self._dialect == "sqlite" and sqlite_file(engine.url) is not None
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        user_key_secret: bytes,
+        data_key: bytes,
+        *,
+        migrate: bool = True,
+        schema: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Store:
+        """Connect (sqlite+aiosqlite or postgresql+asyncpg) and, unless migrate=False, upgrade the schema.
+
+        `schema` (PostgreSQL only) keeps every table in that schema; `clock` replaces the UTC clock (tests).
+        """
+        parse_url(url)
+        if len(user_key_secret) < MIN_SECRET_BYTES:
+            raise SecretsError(f"the user-key secret must be at least {MIN_SECRET_BYTES} bytes")
+        cipher = IdCipher(data_key)
+        engine = make_engine(url, schema=schema)
+        try:
+            if migrate:
+                await upgrade(engine, schema=schema)
+            elif await current_revision(engine) is None:
+                raise StoreError("the database has no Sigurno schema yet: open it once with migrate=True")
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine, user_key_secret, cipher, clock or _utc_now)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return timezone-aware datetimes")
+        return now.astimezone(UTC)
+
+    @asynccontextmanager
+    async def _tx(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        async with (self._writer if write else self._engine).begin() as conn:
+            yield conn
+
+    def _upsert(self, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+        return postgresql.insert(model) if self._dialect == "postgresql" else sqlite.insert(model)
+
+    async def _scrub(self) -> None:
+        """SQLite: move the WAL (which still holds old page images) into the file and truncate it."""
+        if not self._sqlite_wal:
+            return
+        async with self._engine.connect() as conn:
+            conn = await conn.execution_options(**NO_TRANSACTION)
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- people ---------------------------------------------------------------------------------
+
+    def key_for(self, channel: str, platform_id: str) -> str:
+        """The pseudonymous key of a platform user, without touching the database."""
+        return person_key(self._secret, channel, platform_id)
+
+    async def person(self, channel: str, platform_id: str, language: str | None = None) -> PersonRef:
+        """Get or create the person behind a platform id; records that they were seen now.
+
+        `language` is stored for a new person (or one without a language); use set_language to change it.
+        """
+        _name(channel, "channel", 32)
+        if language is not None:
+            _name(language, "language", 16)
+        key = person_key(self._secret, channel, platform_id)
+        now = self._now()
+        ins = self._upsert(Person).values(
+            key=key,
+            channel=channel,
+            platform_id_enc=self._cipher.encrypt(platform_id),
+            language=language,
+            created_at=now,
+            last_seen_at=now,
+        )
+        stmt = ins.on_conflict_do_update(
+            index_elements=[Person.key],
+            set_={
+                "last_seen_at": ins.excluded.last_seen_at,
+                "language": func.coalesce(Person.language, ins.excluded.language),
+            },
+        ).returning(Person.channel, Person.language)
+        async with self._tx(write=True) as conn:
+            row = (await conn.execute(stmt)).one()
+        return PersonRef(key=key, channel=row.channel, language=row.language)
+
+    async def platform_id(self, person_key: str) -> str | None:
+        """The raw platform id (decrypted) to reply to, or None for an unknown person."""
+        async with self._tx() as conn:
+            token = await conn.scalar(select(Person.platform_id_enc).where(Person.key == person_key))
+        return None if token is None else self._cipher.decrypt(bytes(token))
+
+    async def get_person(self, person_key: str) -> PersonRef | None:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(Person.channel, Person.language).where(Person.key == person_key))).first()
+        return None if row is None else PersonRef(key=person_key, channel=row.channel, language=row.language)
+
+    async def set_language(self, person_key: str, language: str | None) -> None:
+        if language is not None:
+            _name(language, "language", 16)
+        async with self._tx(write=True) as conn:
+            result = await conn.execute(update(Person).where(Person.key == person_key).values(language=language))
+            if result.rowcount != 1:
+                raise UnknownPerson(person_key)
+
+    # -- conversation state ---------------------------------------------------------------------
+
+    async def load_state(self, person_key: str) -> tuple[dict[str, Any], int]:
+        """(state, version); ({}, 0) when nothing was saved yet. Pass the version back to save_state."""
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(
+                    select(Conversation.state, Conversation.version).where(Conversation.person_key == person_key)
+                )
+            ).first()
+        if row is None:
+            return {}, 0
+        state = json.loads(row.state)
+        return (state if isinstance(state, dict) else {}), int(row.version)
+
+    async def save_state(self, person_key: str, state: dict[str, Any], version: int) -> int:
+        """Save if the stored version is still `version` (0: nothing stored); returns the new version.
+
+        Raises StaleState when another writer saved in between (reload, re-apply, retry) and
+        UnknownPerson when the person does not exist.
+        """
+        payload = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
+        now = self._now()
+        try:
+            async with self._tx(write=True) as conn:
+                if version == 0:
+                    ins = self._upsert(Conversation).values(
+                        person_key=person_key, state=payload, version=1, updated_at=now
+                    )
+                    stmt = ins.on_conflict_do_nothing(index_elements=[Conversation.person_key])
+                    row = (await conn.execute(stmt.returning(Conversation.version))).first()
+                else:
+                    row = (
+                        await conn.execute(
+                            update(Conversation)
+                            .where(Conversation.person_key == person_key, Conversation.version == version)
+                            .values(state=payload, version=version + 1, updated_at=now)
+                            .returning(Conversation.version)
+                        )
+                    ).first()
+        except IntegrityError as e:
+            raise UnknownPerson(person_key) from e
+        if row is None:
+            raise StaleState(f"conversation state changed since version {version}")
+        return int(row.version)
+
+    # -- messages -------------------------------------------------------------------------------
+
+    async def add_message(
+        self,
+        person_key: str,
+        direction: str,
+        kind: str,
+        text: str | None = None,
+        *,
+        case_id: int | None = None,
+        platform_message_id: str | None = None,
+    ) -> int:
+        """Store one message; returns its id. `case_id` must be a case of the same person.
+
+        direction: in | out | mediator; kind: text | payload | image | audio | video | file | sticker |
+        location | other (anything else raises ValueError).
+        """
+        _one_of(direction, DIRECTIONS, "direction")
+        _one_of(kind, KINDS, "kind")
+        if platform_message_id is not None:
+            _name(platform_message_id, "platform_message_id", 128)
+        now = self._now()
+        try:
+            async with self._tx(write=True) as conn:
+                if case_id is not None:
+                    owner = await conn.scalar(select(Case.person_key).where(Case.id == case_id))
+                    if owner is None:
+                        raise UnknownCase(case_id)
+                    if owner != person_key:
+                        raise ValueError("case_id belongs to another person")
+                message_id = await conn.scalar(
+                    insert(Message)
+                    .values(
+                        person_key=person_key,
+                        case_id=case_id,
+                        direction=direction,
+                        kind=kind,
+                        text=text,
+                        platform_message_id=platform_message_id,
+                        created_at=now,
+                    )
+                    .returning(Message.id)
+                )
+        except IntegrityError as e:
+            raise UnknownPerson(person_key) from e
+        return int(cast(int, message_id))
+
+    async def set_delivery(self, message_id: int, status: str, error: str | None = None) -> bool:
+        """Record a delivery outcome; returns False when the message is gone or already further along
+        (a late 'delivered' never replaces 'seen'). `error` is kept only with 'failed'."""
+        _one_of(status, DELIVERY_STATUSES, "delivery status")
+        async with self._tx(write=True) as conn:
+            row = (
+                await conn.execute(
+                    update(Message)
+                    .where(
+                        Message.id == message_id,
+                        or_(Message.delivery_status.is_(None), Message.delivery_status.in_(DELIVERY_REPLACES[status])),
+                    )
+                    .values(delivery_status=status, delivery_error=error if status == "failed" else None)
+                    .returning(Message.id)
+                )
+            ).first()
+        return row is not None
+
+    async def transcript(self, person_key: str, limit: int = 200) -> list[MessageRec]:
+        """The person's last `limit` messages, oldest first."""
+        async with self._tx() as conn:
+            rows = (
+                await conn.execute(
+                    select(*MESSAGE_COLUMNS)
+                    .where(Message.person_key == person_key)
+                    .order_by(Message.created_at.desc(), Message.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return [_message(r) for r in reversed(rows)]
+
+    async def messages_for_case(self, case_id: int) -> list[MessageRec]:
+        """The messages of the case's person from the case's opening (to its closing), and any message
+        filed under the case; oldest first. [] for an unknown case."""
+        async with self._tx() as conn:
+            c = (await conn.execute(select(*CASE_COLUMNS).where(Case.id == case_id))).first()
+            if c is None:
+                return []
+            window = and_(Message.person_key == c.person_key, Message.created_at >= c.created_at)
+            if c.closed_at is not None:
+                window = and_(window, Message.created_at <= c.closed_at)
+            rows = (
+                await conn.execute(
+                    select(*MESSAGE_COLUMNS)
+                    .where(or_(window, Message.case_id == case_id))
+                    .order_by(Message.created_at, Message.id)
+                )
+            ).all()
+        return [_message(r) for r in rows]
+
+    # -- cases ----------------------------------------------------------------------------------
+
+    async def _add_event(
+        self, conn: AsyncConnection, case_id: int, kind: str, actor: str, data: dict[str, Any] | None, now: datetime
+    ) -> int:
+        event_id = await conn.scalar(
+            insert(CaseEvent)
+            .values(case_id=case_id, kind=kind, actor=actor, data=data or {}, created_at=now)
+            .returning(CaseEvent.id)
+        )
+        return int(cast(int, event_id))
+
+    async def open_case(
+        self,
+        person_key: str,
+        *,
+        priority: str,
+        signals: Iterable[str],
+        country: str | None,
+        channel: str,
+        actor: str = "bot",
+    ) -> tuple[CaseRec, bool]:
+        """Open a queued case, or return the person's open one: (case, created).
+
+        An open case gets the higher priority (event 'priority_raised') and the new signals
+        (event 'signals_added' when the priority stays). Safe under concurrency: the database allows
+        one open case per person, and a loser of the race re-reads and merges into the winner's case.
+        """
+        _one_of(priority, PRIORITIES, "priority")
+        _name(channel, "channel", 32)
+        _name(actor, "actor")
+        if country is not None:
+            _name(country, "country", 8)
+        wanted = list(dict.fromkeys(signals))
+        for attempt in range(OPEN_CASE_ATTEMPTS):
+            now = self._now()
+            try:
+                async with self._tx(write=True) as conn:
+                    if attempt and await conn.scalar(select(Person.key).where(Person.key == person_key)) is None:
+                        raise UnknownPerson(person_key)
+                    row = (
+                        await conn.execute(
+                            select(*CASE_COLUMNS)
+                            .where(Case.person_key == person_key, Case.status.in_(OPEN_STATUSES))
+                            .with_for_update()
+                        )
+                    ).first()
+                    if row is None:
+                        created = (
+                            await conn.execute(
+                                insert(Case)
+                                .values(
+                                    person_key=person_key,
+                                    status="queued",
+                                    priority=priority,
+                                    signals=wanted,
+                                    country=country,
+                                    channel=channel,
+                                    created_at=now,
+                                    updated_at=now,
+                                )
+                                .returning(*CASE_COLUMNS)
+                            )
+                        ).one()
+                        data = {"priority": priority, "signals": wanted, "country": country, "channel": channel}
+                        await self._add_event(conn, created.id, "opened", actor, data, now)
+                        return _case(created), True
+                    return await self._merge(conn, _case(row), priority, wanted, country, actor, now), False
+            except IntegrityError:
+                continue  # another transaction opened the case first (or the person is unknown): re-read
+        raise StoreError(f"open_case did not settle after {OPEN_CASE_ATTEMPTS} attempts")
+
+    async def _merge(
+        self,
+        conn: AsyncConnection,
+        current: CaseRec,
+        priority: str,
+        wanted: list[str],
+        country: str | None,
+        actor: str,
+        now: datetime,
+    ) -> CaseRec:
+        added = [s for s in wanted if s not in current.signals]
+        raised = PRIORITY_RANK[priority] > PRIORITY_RANK[current.priority]
+        fill_country = current.country is None and country is not None
+        if not (added or raised or fill_country):
+            return current
+        values: dict[str, Any] = {"updated_at": now, "signals": [*current.signals, *added]}
+        if raised:
+            values["priority"] = priority
+        if fill_country:
+            values["country"] = country
+        row = (
+            await conn.execute(update(Case).where(Case.id == current.id).values(**values).returning(*CASE_COLUMNS))
+        ).one()
+        if raised:
+            data: dict[str, Any] = {"from": current.priority, "to": priority, "signals": added}
+            await self._add_event(conn, current.id, "priority_raised", actor, data, now)
+        elif added:
+            await self._add_event(conn, current.id, "signals_added", actor, {"signals": added}, now)
+        return _case(row)
+
+    async def open_case_for(self, person_key: str) -> CaseRec | None:
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(
+                    select(*CASE_COLUMNS).where(Case.person_key == person_key, Case.status.in_(OPEN_STATUSES))
+                )
+            ).first()
+        return None if row is None else _case(row)
+
+    async def get_case(self, case_id: int) -> CaseRec | None:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(*CASE_COLUMNS).where(Case.id == case_id))).first()
+        return None if row is None else _case(row)
+
+    async def list_cases(self, status: str | None = None) -> list[CaseRec]:
+        """Cases (all, or those with `status`): urgent first, then high, then normal; oldest first within."""
+        stmt = select(*CASE_COLUMNS)
+        if status is not None:
+            _one_of(status, CASE_STATUSES, "status")
+            stmt = stmt.where(Case.status == status)
+        rank = case((Case.priority == "urgent", 0), (Case.priority == "high", 1), else_=2)
+        async with self._tx() as conn:
+            rows = (await conn.execute(stmt.order_by(rank, Case.created_at, Case.id))).all()
+        return [_case(r) for r in rows]
+
+    async def add_case_event(self, case_id: int, kind: str, actor: str, data: dict[str, Any] | None = None) -> int:
+        """Append to the case's history; returns the event id."""
+        _name(kind, "kind")
+        _name(actor, "actor")
+        try:
+            async with self._tx(write=True) as conn:
+                return await self._add_event(conn, case_id, kind, actor, data, self._now())
+        except IntegrityError as e:
+            raise UnknownCase(case_id) from e
+
+    async def case_events(self, case_id: int) -> list[CaseEventRec]:
+        async with self._tx() as conn:
+            rows = (
+                await conn.execute(
+                    select(*CaseEvent.__table__.c)
+                    .where(CaseEvent.case_id == case_id)
+                    .order_by(CaseEvent.created_at, CaseEvent.id)
+                )
+            ).all()
+        return [_event(r) for r in rows]
+
+    async def _transition(
+        self,
+        case_id: int,
+        from_statuses: tuple[str, ...],
+        values: dict[str, Any],
+        kind: str,
+        actor: str,
+        data: dict[str, Any],
+    ) -> CaseRec | None:
+        _name(actor, "actor")
+        now = self._now()
+        async with self._tx(write=True) as conn:
+            row = (
+                await conn.execute(
+                    update(Case)
+                    .where(Case.id == case_id, Case.status.in_(from_statuses))
+                    .values(updated_at=now, **values)
+                    .returning(*CASE_COLUMNS)
+                )
+            ).first()
+            if row is None:
+                return None
+            await self._add_event(conn, case_id, kind, actor, data, now)
+        return _case(row)
+
+    async def claim_case(self, case_id: int, mediator: str) -> CaseRec | None:
+        """queued -> assigned to `mediator`, atomically: None when the case is not queued (someone was first)."""
+        return await self._transition(
+            case_id, ("queued",), {"status": "assigned", "assignee": mediator}, "assigned", mediator, {}
+        )
+
+    async def close_case(self, case_id: int, actor: str, outcome: str) -> CaseRec | None:
+        """Open -> closed with an outcome; None when the case is not open."""
+        _name(outcome, "outcome")
+        values = {"status": "closed", "outcome": outcome, "closed_at": self._now()}
+        return await self._transition(case_id, OPEN_STATUSES, values, "closed", actor, {"outcome": outcome})
+
+    async def release_case(self, case_id: int, actor: str, reason: str | None = None) -> CaseRec | None:
+        """Open -> released (the bot takes the person back); None when the case is not open."""
+        values = {"status": "released", "closed_at": self._now()}
+        return await self._transition(case_id, OPEN_STATUSES, values, "released", actor, {"reason": reason})
+
+    # -- privacy --------------------------------------------------------------------------------
+
+    async def erase_person(self, person_key: str) -> None:
+        """Remove the person and everything of theirs: messages, state, cases and case events."""
+        async with self._tx(write=True) as conn:
+            their_cases = select(Case.id).where(Case.person_key == person_key).scalar_subquery()
+            await conn.execute(delete(CaseEvent).where(CaseEvent.case_id.in_(their_cases)))
+            await conn.execute(delete(Message).where(Message.person_key == person_key))
+            await conn.execute(delete(Conversation).where(Conversation.person_key == person_key))
+            await conn.execute(delete(Case).where(Case.person_key == person_key))
+            await conn.execute(delete(Person).where(Person.key == person_key))
+        await self._scrub()
+
+    async def person_data_summary(self, person_key: str) -> dict[str, int]:
+        """What is kept about a person: {"messages": n, "cases": n}."""
+        async with self._tx() as conn:
+            messages = await conn.scalar(select(func.count()).where(Message.person_key == person_key))
+            cases = await conn.scalar(select(func.count()).where(Case.person_key == person_key))
+        return {"messages": int(messages or 0), "cases": int(cases or 0)}
+
+    async def prune_messages(self, retention_days: int, now: datetime | None = None) -> int:
+        """Blank the text of messages past retention; returns how many were blanked.
+
+        Blanked: messages of a case closed (or released) more than `retention_days` ago, and messages
+        older than that of a person who has no open case and no case closed within that time.
+        """
+        if retention_days < 0:
+            raise ValueError("retention_days must not be negative")
+        cutoff = (now or self._now()) - timedelta(days=retention_days)
+        old = aliased(Case)
+        belongs_to_old = exists().where(
+            old.closed_at.is_not(None),
+            old.closed_at < cutoff,
+            or_(
+                old.id == Message.case_id,
+                and_(
+                    old.person_key == Message.person_key,
+                    old.created_at <= Message.created_at,
+                    Message.created_at <= old.closed_at,
+                ),
+            ),
+        )
+        live = aliased(Case)
+        has_live_case = exists().where(
+            live.person_key == Message.person_key, or_(live.status.in_(OPEN_STATUSES), live.closed_at >= cutoff)
+        )
+        stmt = (
+            update(Message)
+            .where(
+                Message.text.is_not(None),
+                or_(belongs_to_old, and_(Message.created_at < cutoff, ~has_live_case)),
+            )
+            .values(text=None)
+        )
+        async with self._tx(write=True) as conn:
+            count = (await conn.execute(stmt)).rowcount
+        if count:
+            await self._scrub()
+        return int(count)
