@@ -1,4 +1,5 @@
 # Sigurno: `make run` starts the bot on the embedded default; `make test` runs every check.
+SHELL  := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
