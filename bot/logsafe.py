@@ -21,7 +21,19 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 # Library loggers that write request lines (paths may hold tokens, bodies may hold text).
-_QUIET = ("aiohttp.access", "httpx", "httpcore", "telegram", "viberbot", "urllib3", "asyncio")
+_QUIET = (
+    "aiohttp.access",
+    "httpx",
+    "httpcore",
+    "telegram",
+    "viberbot",
+    "viber",
+    "urllib3",
+    "asyncio",
+    "aiosqlite",  # logs each operation with its SQL parameters (message text) at DEBUG
+    "sqlalchemy.engine",  # echoes statements and parameters
+    "asyncpg",
+)
 
 
 def redact(text: str) -> str:

@@ -299,7 +299,7 @@ class _Turn:
         if topics:
             self.topic_offer(topics)
         elif intent in ("work_legally", "residence_rules", "wages_costs", "health_social", "education_family"):
-            self.ask_country(pending=intent, quiet=True)
+            self.ask_country(pending=intent)
 
     def topic_offer(self, keys: tuple[str, ...]) -> None:
         buttons = tuple(
@@ -318,14 +318,13 @@ class _Turn:
         others = tuple(Button(self.c.topics[k].title.get(self.lang)[:40], f"topic:{k}") for k in TOPIC_KEYS if k != key)
         self.say(story, (*others[:3], self.btn("btn_menu", "menu")))
 
-    def ask_country(self, pending: str | None = None, quiet: bool = False) -> None:
+    def ask_country(self, pending: str | None = None) -> None:
         self.s["awaiting"] = "country"
         self.s["pending"] = pending
         buttons = tuple(
             Button(self.c.countries[code].name.get(self.lang), f"country:{code}") for code in FULL_COUNTRIES
         )
         self.say(self.t("ask_country"), (*buttons, self.btn("btn_other_country", "country:other")))
-        _ = quiet
 
     def country_chosen(self, code: str) -> None:
         if code == "other":
@@ -369,7 +368,6 @@ class _Turn:
 
     def general_eu(self, code: str | None) -> None:
         eu = self.c.country("EU")
-        name = code or ""
         if code and eu is not None:
             self.say(self.t("country_general", country=_country_name(self.c, code, self.lang)))
         if eu is None:
@@ -384,7 +382,6 @@ class _Turn:
         self.say(
             self.t("card_sources_note"), (self.btn("btn_other_country", "menu:country"), self.btn("btn_menu", "menu"))
         )
-        _ = name
 
     def answer_text(self, key: str) -> None:
         ans = self.c.answers.get(key)

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.dispatcher import Dispatcher
+from bot.logsafe import install_log_filters
 from bot.settings import Settings
 from bot.wiring import Services, open_services
 from dialogues.types import Event, Reply
@@ -96,6 +97,7 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 def build_app(settings: Settings, services: Services | None = None) -> web.Application:
+    install_log_filters()
     app = web.Application(client_max_size=settings.server.max_body_bytes, middlewares=[errors_as_json])
     app[SETTINGS] = settings
 
