@@ -18,12 +18,12 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from content.loader import COUNTRIES_DIR, SOURCE_DATE, build_content, default_content_dir, read_tree
+from content.loader import COUNTRIES_DIR, SOURCE_DATE, as_date, build_content, default_content_dir, read_tree
 from content.model import FULL_COUNTRIES, PLACEHOLDER
 from nlu.types import INTENTS
 
@@ -203,22 +203,9 @@ def known_phones(text: str) -> set[str]:
 # --- dates ---------------------------------------------------------------------------------------
 
 
-def _as_date(value: object) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _source_date_end(value: object) -> date | None:
     """The last day a source_date (YYYY, YYYY-MM or YYYY-MM-DD) can stand for."""
-    d = _as_date(value)
+    d = as_date(value)
     if d is not None:
         return d
     if isinstance(value, int) and not isinstance(value, bool):
@@ -409,7 +396,7 @@ class _Checker:
             self.err(file, _join(key, "source"), "missing (every fact needs a source link)")
         if required and checked is None:
             self.err(file, _join(key, "checked"), "missing (the date the fact was checked)")
-        d = _as_date(checked)
+        d = as_date(checked)
         if d is not None:
             age = (self.today - d).days
             if age > self.stale_after_days:

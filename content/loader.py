@@ -43,6 +43,20 @@ def default_content_dir() -> Path:
     return Path(__file__).resolve().parent / "data"
 
 
+def as_date(value: object) -> date | None:
+    """A YAML date, datetime or ISO string as a date; None when it is none of those."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key given twice in one mapping (PyYAML would keep the last)."""
 
@@ -173,15 +187,9 @@ class _Builder:
     def date(self, value: object, file: str, key: str) -> date | None:
         if value is None:
             return None
-        if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value.strip())
-            except ValueError:
-                pass
+        parsed = as_date(value)
+        if parsed is not None:
+            return parsed
         self.bad(file, key, f"{value!r} is not an ISO date (YYYY-MM-DD)")
         return None
 
