@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -185,8 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(handler=cmd_nlu_eval)
 
     from bot import commands
+    from bot.accounts.cli import register as register_users
 
     commands.register(sub)
+    register_users(sub)
     return p
 
 
@@ -215,6 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`sigurno nlu eval ... | head`): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
