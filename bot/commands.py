@@ -13,20 +13,95 @@ from bot.settings import Settings
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
-
-    from bot.web.app import build_app
-
     server = dataclasses.replace(
         settings.server,
         host=args.host or settings.server.host,
         port=args.port if args.port is not None else settings.server.port,
     )
     settings = dataclasses.replace(settings, server=server)
-    app = build_app(settings)
+    workers = args.workers
+    if workers < 1:
+        print("sigurno: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if workers > 1 and not settings.storage.redis_url:
+        print(
+            "sigurno: --workers above 1 needs SIGURNO_REDIS_URL: the processes share dedup, locks and limits there",
+            file=sys.stderr,
+        )
+        return 2
+    if workers > 1 and not server.port:
+        print("sigurno: --workers above 1 needs a fixed --port (the processes share it)", file=sys.stderr)
+        return 2
     print(f"Sigurno is listening on http://{server.host}:{server.port}/  (Ctrl+C stops it)", flush=True)
-    web.run_app(app, host=server.host, port=server.port, print=None, access_log=None, handle_signals=True)
+    if workers == 1:
+        return _serve(settings, reuse_port=False)
+    return _serve_workers(settings, workers)
+
+
+def _serve(settings: Settings, *, reuse_port: bool) -> int:
+    from aiohttp import web
+
+    from bot.web.app import build_app
+
+    server = settings.server
+    web.run_app(
+        build_app(settings),
+        host=server.host,
+        port=server.port,
+        print=None,
+        access_log=None,
+        handle_signals=True,
+        reuse_port=reuse_port or None,
+    )
     return 0
+
+
+def _serve_workers(settings: Settings, workers: int) -> int:
+    """Fork `workers` processes that all listen on the port (SO_REUSEPORT: the kernel spreads connections);
+    SIGTERM is passed on to them; when one fails, the others are stopped and its exit code is returned."""
+    import contextlib
+    import os
+    import signal
+    import traceback
+
+    from bot.settings import SettingsError
+
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: serve, then leave without returning into the parent's code
+            code = 1
+            try:
+                code = _serve(settings, reuse_port=True)
+            except SettingsError as e:
+                print(f"sigurno: {e}", file=sys.stderr)
+                code = 2
+            except KeyboardInterrupt:
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        children.append(pid)
+
+    def stop_all(signum: int, _frame: object) -> None:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the workers directly (same process group)
+    running, result = set(children), 0
+    while running:
+        pid, status = os.wait()
+        running.discard(pid)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0 and result == 0:
+            result = code if code > 0 else 1
+            stop_all(signal.SIGTERM, None)
+    return result
 
 
 def _render_reply(text: str, buttons: list[tuple[str, str]]) -> str:
@@ -92,11 +167,55 @@ def cmd_content_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.errors else 0
 
 
+def cmd_channels_set_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.channels import open_channels
+
+    public_url = str(args.public_url).rstrip("/")
+    if not public_url.startswith("https://"):
+        print(
+            "sigurno: --public-url must start with https:// (the platforms accept only TLS webhooks)", file=sys.stderr
+        )
+        return 2
+    if not settings.channels.enabled:
+        print(
+            "sigurno: no channel is on: set SIGURNO_TELEGRAM_TOKEN, SIGURNO_VIBER_TOKEN or "
+            "SIGURNO_MESSENGER_PAGE_TOKEN (with their secrets)",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def run() -> int:
+        failed = 0
+        async with open_channels(settings.channels) as channels:
+            for channel in channels:
+                register_webhook = getattr(channel, "set_webhook", None)
+                if register_webhook is None:
+                    print(f"{channel.name}: this channel cannot register its webhook from here", file=sys.stderr)
+                    failed += 1
+                    continue
+                try:
+                    await register_webhook(public_url)
+                except Exception as e:  # channel errors never carry tokens (bot/channels/base.py)
+                    print(f"{channel.name}: {e}", file=sys.stderr)
+                    failed += 1
+                else:
+                    print(f"{channel.name}: webhook set to {public_url}/webhooks/{channel.name}")
+        return 1 if failed else 0
+
+    return asyncio.run(run())
+
+
 def register(sub: Any) -> None:
     """Add this module's subcommands to the CLI's subparsers."""
     sv = sub.add_parser("serve", help="run the web chat, its API and the webhooks")
     sv.add_argument("--host", help="address to listen on (default: server.host, $SIGURNO_HOST)")
     sv.add_argument("--port", type=int, help="port (default: server.port, $SIGURNO_PORT)")
+    sv.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (SO_REUSEPORT); above 1 needs SIGURNO_REDIS_URL (default 1)",
+    )
     sv.set_defaults(handler=cmd_serve)
 
     ch = sub.add_parser("chat", help="talk to Sigurno in this terminal")
@@ -110,3 +229,9 @@ def register(sub: Any) -> None:
     ck.add_argument("--max-age", type=int, help="warn on facts checked more than this many days ago")
     ck.add_argument("--facts", default="../shared/facts/FACTS.md", help="fact sheet every phone must be in")
     ck.set_defaults(handler=cmd_content_check)
+
+    chn = sub.add_parser("channels", help="the messaging platforms (Telegram, Viber, Messenger)")
+    chsub = chn.add_subparsers(dest="channels_command", metavar="ACTION")
+    sw = chsub.add_parser("set-webhook", help="register PUBLIC_URL/webhooks/<channel> with every channel that is on")
+    sw.add_argument("--public-url", required=True, help="https:// address where this server is reachable")
+    sw.set_defaults(handler=cmd_channels_set_webhook)

@@ -1,27 +1,38 @@
 """One inbound event, start to finish: lock the conversation, record, understand, step, store, reply.
 
 The same path serves every channel (web chat, terminal, and the messaging platforms). Replies are
-returned, not sent: the caller's channel sends them.
+returned, not sent: the caller's channel sends them. The conversation lock comes from
+bot.coordination (in-process by default, Redis across processes). A turn reads once (open case,
+state) and writes once (person, incoming message, state, replies, inbox row) in the common case;
+a turn that opens a case or erases data writes the incoming message first, because the case needs
+the person.
 """
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.coordination import Coordination, MemoryCoordination
 from bot.settings import Settings
 from bot.shifts import shift_status
-from bot.storage.store import StaleState, Store
+from bot.storage.console_repo import ConsoleRepo
+from bot.storage.store import CaseRec, Store, TurnWrite
 from content import Content
 from dialogues.engine import Engine
-from dialogues.types import Context, EraseData, Event, OpenCase, Reply
+from dialogues.types import Button, Context, EraseData, Event, OpenCase, Reply
 from nlu.pipeline import Nlu
 from nlu.types import NluResult
 
 log = logging.getLogger(__name__)
+
+# Told of "opened" / "raised" (a case), "message" (the person wrote on an open case) and "erased" (the
+# person's data, with their case if any): the console's live updates, notifications and audit listen.
+CaseListener = Callable[[str, CaseRec | None], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -30,37 +41,30 @@ class Outcome:
     person_key: str
     case_id: int | None = None  # a case opened or raised by this event
     silent: bool = False  # a mediator has the chat: the bot said nothing
+    message_ids: tuple[int, ...] = ()  # the stored replies, in order (empty when the person was erased)
 
 
-class KeyedLocks:
-    """Per-conversation locks for one process: two quick messages are answered in order."""
+def answer_body(platform_id: str, replies: tuple[Reply, ...], message_ids: tuple[int, ...]) -> str:
+    """The answer of an inbox event, kept (encrypted) until it is sent, so a restart can finish sending it."""
+    return json.dumps(
+        {
+            "user_id": platform_id,
+            "replies": [
+                {"text": r.text, "buttons": [[b.title, b.payload] for b in r.buttons], "sensitive": r.sensitive}
+                for r in replies
+            ],
+            "message_ids": list(message_ids),
+        },
+        ensure_ascii=False,
+    )
 
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] = {}
 
-    async def __aenter__(self) -> None:  # pragma: no cover - use .hold()
-        raise TypeError("use KeyedLocks.hold(key)")
-
-    def hold(self, key: str) -> _Held:
-        return _Held(self, key)
-
-
-class _Held:
-    def __init__(self, locks: KeyedLocks, key: str) -> None:
-        self.locks, self.key = locks, key
-
-    async def __aenter__(self) -> None:
-        lk = self.locks._locks.setdefault(self.key, asyncio.Lock())
-        self.locks._users[self.key] = self.locks._users.get(self.key, 0) + 1
-        await lk.acquire()
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.locks._locks[self.key].release()
-        self.locks._users[self.key] -= 1
-        if not self.locks._users[self.key]:
-            del self.locks._users[self.key]
-            del self.locks._locks[self.key]
+def parse_answer_body(body: str) -> tuple[str, tuple[Reply, ...], tuple[int, ...]]:
+    data = json.loads(body)
+    replies = tuple(
+        Reply(r["text"], tuple(Button(t, p) for t, p in r["buttons"]), bool(r["sensitive"])) for r in data["replies"]
+    )
+    return str(data["user_id"]), replies, tuple(int(i) for i in data["message_ids"])
 
 
 class Dispatcher:
@@ -71,79 +75,141 @@ class Dispatcher:
         content: Content,
         settings: Settings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        coordination: Coordination | None = None,
     ) -> None:
         self.store, self.nlu, self.settings, self.clock = store, nlu, settings, clock
         self.engine = Engine(content)
         self.content = content
-        self.locks = KeyedLocks()
+        self.coordination = coordination or MemoryCoordination(settings.limits)
+        self.case_listeners: list[CaseListener] = []
+
+    async def _tell(self, what: str, case: CaseRec | None) -> None:
+        """Tell the case listeners; a failing listener never fails the person's turn."""
+        for listener in self.case_listeners:
+            try:
+                await listener(what, case)
+            except Exception:
+                log.exception("case listener failed on %s", what)
 
     async def handle(
         self, channel: str, platform_id: str, event: Event, platform_message_id: str | None = None
     ) -> Outcome:
-        person = await self.store.person(channel, platform_id)
-        async with self.locks.hold(person.key):
-            return await self._handle_locked(person.key, channel, event, platform_message_id)
+        """Lock the person's conversation and run one turn."""
+        async with self.coordination.hold(self.store.key_for(channel, platform_id)):
+            outcome = await self.handle_locked(channel, platform_id, event, platform_message_id)
+        assert outcome is not None  # only an inbox turn can be skipped
+        return outcome
 
-    async def _handle_locked(self, key: str, channel: str, event: Event, platform_message_id: str | None) -> Outcome:
+    async def handle_locked(
+        self,
+        channel: str,
+        platform_id: str,
+        event: Event,
+        platform_message_id: str | None = None,
+        *,
+        inbox_id: int | None = None,
+    ) -> Outcome | None:
+        """One turn; the caller holds the conversation lock (coordination.hold(store.key_for(...))).
+
+        With `inbox_id`, the turn runs only while that inbox row is still 'received' (else None: it was
+        handled already), and the row moves on in the same transaction as the turn: to 'answered' with
+        the answer kept for sending, or to 'done' when the bot stays silent.
+        """
+        key = self.store.key_for(channel, platform_id)
+        ctx = await self.store.turn_context(key, inbox_id)
+        if inbox_id is not None and ctx.inbox_status != "received":
+            return None
         limit = self.settings.server.max_message_chars
-        case = await self.store.open_case_for(key)
+        case = ctx.case
+        in_case_id = case.id if case else None
         kind = "text" if event.kind == "text" else "payload" if event.kind == "payload" else (event.media or "other")
         stored_text = (
             event.text[:limit] if event.kind == "text" else event.payload[:200] if event.kind == "payload" else None
         )
-        await self.store.add_message(
-            key, "in", kind, stored_text, case_id=case.id if case else None, platform_message_id=platform_message_id
-        )
+        base = TurnWrite(channel, platform_id, incoming=(kind, stored_text, platform_message_id), in_case_id=in_case_id)
+
+        def answered(turn: TurnWrite, replies: tuple[Reply, ...]) -> TurnWrite:
+            """The turn, plus moving the inbox row on: 'answered' (the answer kept for sending) or 'done'."""
+            if inbox_id is None:
+                return turn
+            if not replies:
+                return dataclasses.replace(turn, inbox_id=inbox_id, inbox_status="done")
+            return dataclasses.replace(
+                turn,
+                inbox_id=inbox_id,
+                inbox_status="answered",
+                inbox_body=lambda ids: answer_body(platform_id, replies, ids),
+            )
+
         if case is not None and case.status == "assigned":
             # A mediator has this chat: the bot stays silent, the message waits in the transcript.
+            await self.store.record_turn(answered(base, ()))
+            await self._tell("message", case)
             return Outcome((), key, case.id, silent=True)
 
-        state, version = await self.store.load_state(key)
+        state, version = ctx.state, ctx.version
         lang = str(state.get("lang") or "bg")
         if event.kind == "text" and len(event.text) > limit:
             reply = Reply(self.content.text("too_long", lang, limit=limit))
-            await self._record_out(key, (reply,), case.id if case else None)
-            return Outcome((reply,), key)
+            saved = await self.store.record_turn(
+                answered(dataclasses.replace(base, outgoing=(reply.text,), out_case_id=in_case_id), (reply,))
+            )
+            return Outcome((reply,), key, message_ids=saved.out_ids)
 
         nlu: NluResult | None = None
         if event.kind == "text":
             nlu = await self.nlu.parse(event.text)
         now = self.clock()
         on_shift, next_shift = shift_status(self.settings.mediators, now)
-        ctx = Context(
+        run_ctx = Context(
             now=now,
             mediators_on_shift=on_shift,
             next_shift=next_shift,
             has_open_case=case is not None,
             retention_days=self.settings.privacy.retention_days,
         )
-        result = self.engine.step(state, nlu, event, ctx)
-        case_id = case.id if case else None
-        erased = False
-        for effect in result.effects:
-            if isinstance(effect, OpenCase):
-                opened, created = await self.store.open_case(
-                    key,
-                    priority=effect.priority,
-                    signals=list(effect.signals),
-                    country=effect.country,
-                    channel=channel,
-                )
-                case_id = opened.id
-                log.info("case %s %s priority=%s", opened.id, "opened" if created else "raised", effect.priority)
-            elif isinstance(effect, EraseData):
-                await self.store.erase_person(key)
-                erased = True
-                log.info("person data erased on request")
-        if not erased:
-            try:
-                await self.store.save_state(key, result.state, version)
-            except StaleState:
-                # Another process answered this person in between; its state stands, ours is dropped.
-                log.warning("conversation state changed concurrently; keeping the newer one")
-            await self._record_out(key, result.replies, case_id)
-        return Outcome(result.replies, key, case_id)
-
-    async def _record_out(self, key: str, replies: tuple[Reply, ...], case_id: int | None) -> None:
-        for r in replies:
-            await self.store.add_message(key, "out", "text", r.text, case_id=case_id)
+        result = self.engine.step(state, nlu, event, run_ctx)
+        case_id = in_case_id
+        if result.effects:
+            # The case needs the person (and the transcript the incoming message) before it opens.
+            await self.store.record_turn(base)
+            base = TurnWrite(channel, platform_id)
+            for effect in result.effects:
+                if isinstance(effect, OpenCase):
+                    opened, created = await self.store.open_case(
+                        key,
+                        priority=effect.priority,
+                        signals=list(effect.signals),
+                        country=effect.country,
+                        channel=channel,
+                    )
+                    case_id = opened.id
+                    log.info("case %s %s priority=%s", opened.id, "opened" if created else "raised", effect.priority)
+                    if created:
+                        # The message that opened the case belongs in its transcript.
+                        await ConsoleRepo(self.store).attach_trigger(opened.id, key)
+                    if created or case is None or opened.priority != case.priority:
+                        await self._tell("opened" if created else "raised", opened)
+                elif isinstance(effect, EraseData):
+                    await self.store.erase_person(key)
+                    log.info("person data erased on request")
+                    await self._tell("erased", case)
+                    if inbox_id is not None:
+                        await self.store.record_turn(
+                            answered(dataclasses.replace(base, touch_person=False), result.replies)
+                        )
+                    return Outcome(result.replies, key, case_id)
+        turn = dataclasses.replace(
+            base,
+            state=result.state,
+            version=version,
+            outgoing=tuple(r.text for r in result.replies),
+            out_case_id=case_id,
+        )
+        saved = await self.store.record_turn(answered(turn, result.replies))
+        if saved.stale:
+            # Another process answered this person in between; its state stands, ours is dropped.
+            log.warning("conversation state changed concurrently; keeping the newer one")
+        if case is not None:
+            await self._tell("message", case)  # the person wrote while their case waits in the queue
+        return Outcome(result.replies, key, case_id, message_ids=saved.out_ids)

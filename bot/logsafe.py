@@ -27,6 +27,7 @@ _QUIET = (
     "httpcore",
     "telegram",
     "viberbot",
+    "viber.bot.api",  # viberbot logs the whole send payload (token, text) at DEBUG and ERROR
     "viber",
     "urllib3",
     "asyncio",

@@ -43,6 +43,7 @@ class StorageSettings:
     database_url: str = "sqlite+aiosqlite:///var/sigurno.db"
     schema: str | None = None  # PostgreSQL schema for all tables (default: the search path)
     redis_url: str | None = None
+    redis_prefix: str = "sigurno:"  # every Redis key starts with this (several installations can share a Redis)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,56 @@ class Secrets:
     data_key: str = field(default="", repr=False)  # SIGURNO_DATA_KEY: Fernet key that encrypts raw ids
 
 
+CHANNEL_NAMES = ("telegram", "viber", "messenger")
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """The messaging platforms. A channel is on when its token is set; tokens and secrets only from the
+    environment and never in repr. Each api_url is the root the platform's documented paths are appended to."""
+
+    viber_token: str = field(default="", repr=False)  # SIGURNO_VIBER_TOKEN
+    viber_api_url: str = "https://chatapi.viber.com"  # SIGURNO_VIBER_API_URL
+    viber_bot_name: str = "Sigurno"  # the sender name Viber shows (28 characters at most)
+    messenger_page_token: str = field(default="", repr=False)  # SIGURNO_MESSENGER_PAGE_TOKEN
+    messenger_app_secret: str = field(default="", repr=False)  # SIGURNO_MESSENGER_APP_SECRET
+    messenger_verify_token: str = field(default="", repr=False)  # SIGURNO_MESSENGER_VERIFY_TOKEN
+    messenger_api_url: str = "https://graph.facebook.com/v25.0"  # SIGURNO_MESSENGER_API_URL
+    telegram_token: str = field(default="", repr=False)  # SIGURNO_TELEGRAM_TOKEN
+    telegram_secret: str = field(default="", repr=False)  # SIGURNO_TELEGRAM_SECRET
+    telegram_api_url: str = "https://api.telegram.org"  # SIGURNO_TELEGRAM_API_URL
+    send_timeout_seconds: float = 10.0  # one call to a platform API, connection included
+    dedup_hours: float = 48.0  # platforms retry for up to a day or two: a redelivery within this is a duplicate
+
+    @property
+    def enabled(self) -> tuple[str, ...]:
+        """The channels that are on, in a fixed order."""
+        tokens = {"telegram": self.telegram_token, "viber": self.viber_token, "messenger": self.messenger_page_token}
+        return tuple(name for name in CHANNEL_NAMES if tokens[name])
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Abuse limits (per minute). A person over the limit is recorded but not answered."""
+
+    person_per_minute: int = 20  # messages from one person on a messaging channel
+    web_ip_per_minute: int = 120  # web chat requests from one address
+    bad_webhook_ip_per_minute: int = 30  # webhook requests failing verification from one address (then 429)
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The mediator console: sessions, login limits, timers, and the optional Telegram chat for mediators."""
+
+    session_hours: float = 12.0  # a console login lasts this long
+    secure_cookies: bool = False  # (SIGURNO_CONSOLE_SECURE_COOKIES) Secure cookies even when the request is not HTTPS
+    login_attempts_per_user: int = 10  # per login_window_minutes, then HTTP 429
+    login_attempts_per_ip: int = 30
+    login_window_minutes: int = 15
+    timer_seconds: float = 15.0  # how often re-alerts and idle releases are checked
+    mediator_telegram_chat: str = ""  # SIGURNO_MEDIATOR_TELEGRAM_CHAT: a Telegram chat told of urgent cases
+
+
 @dataclass(frozen=True)
 class Settings:
     nlu: NluSettings = NluSettings()
@@ -83,6 +134,9 @@ class Settings:
     content: ContentSettings = ContentSettings()
     mediators: MediatorSettings = MediatorSettings()
     secrets: Secrets = Secrets()
+    channels: ChannelSettings = ChannelSettings()
+    limits: LimitSettings = LimitSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
 
 def _section(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -108,6 +162,77 @@ def _hhmm(sec: str, key: str, value: Any) -> str:
     if len(parts) != 2 or not all(p.isdigit() for p in parts) or int(parts[0]) > 23 or int(parts[1]) > 59:
         raise SettingsError(f"config: {sec}.{key} must be HH:MM, got {value!r}")
     return f"{int(parts[0]):02d}:{int(parts[1]):02d}"
+
+
+_TELEGRAM_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
+_TOKEN_IN_URL = re.compile(r"^[A-Za-z0-9:_-]+$")  # the Telegram token is part of every API path
+
+
+def _api_url(env: Mapping[str, str], var: str, raw: Mapping[str, Any], key: str, default: str) -> str:
+    url = str(env.get(var) or raw.get(key) or default).rstrip("/")
+    if not url.startswith(("https://", "http://")):
+        raise SettingsError(f"{var} (channels.{key}) must start with https:// or http://")
+    return url
+
+
+def _console(env: Mapping[str, str], raw: Mapping[str, Any]) -> ConsoleSettings:
+    secure = env.get("SIGURNO_CONSOLE_SECURE_COOKIES", raw.get("secure_cookies", False))
+    chat = str(env.get("SIGURNO_MEDIATOR_TELEGRAM_CHAT", "")).strip()
+    if chat and not re.fullmatch(r"-?\d{1,20}|@[A-Za-z0-9_]{5,32}", chat):
+        raise SettingsError("SIGURNO_MEDIATOR_TELEGRAM_CHAT must be a Telegram chat id (digits) or @channelname")
+    return ConsoleSettings(
+        session_hours=_num("console", "session_hours", raw.get("session_hours", 12), float, 0.1, 24 * 30),
+        secure_cookies=str(secure).strip().lower() in ("1", "true", "yes", "on"),
+        login_attempts_per_user=_num(
+            "console", "login_attempts_per_user", raw.get("login_attempts_per_user", 10), int, 1, 10_000
+        ),
+        login_attempts_per_ip=_num(
+            "console", "login_attempts_per_ip", raw.get("login_attempts_per_ip", 30), int, 1, 10_000
+        ),
+        login_window_minutes=_num("console", "login_window_minutes", raw.get("login_window_minutes", 15), int, 1, 1440),
+        timer_seconds=_num("console", "timer_seconds", raw.get("timer_seconds", 15), float, 0.05, 3600),
+        mediator_telegram_chat=chat,
+    )
+
+
+def _channels(env: Mapping[str, str], raw: Mapping[str, Any]) -> ChannelSettings:
+    d = ChannelSettings()
+    bot_name = str(raw.get("viber_bot_name", d.viber_bot_name))
+    if not 1 <= len(bot_name) <= 28:
+        raise SettingsError("config: channels.viber_bot_name must be 1 to 28 characters")
+    ch = ChannelSettings(
+        viber_token=env.get("SIGURNO_VIBER_TOKEN", "").strip(),
+        viber_api_url=_api_url(env, "SIGURNO_VIBER_API_URL", raw, "viber_api_url", d.viber_api_url),
+        viber_bot_name=bot_name,
+        messenger_page_token=env.get("SIGURNO_MESSENGER_PAGE_TOKEN", "").strip(),
+        messenger_app_secret=env.get("SIGURNO_MESSENGER_APP_SECRET", "").strip(),
+        messenger_verify_token=env.get("SIGURNO_MESSENGER_VERIFY_TOKEN", "").strip(),
+        messenger_api_url=_api_url(env, "SIGURNO_MESSENGER_API_URL", raw, "messenger_api_url", d.messenger_api_url),
+        telegram_token=env.get("SIGURNO_TELEGRAM_TOKEN", "").strip(),
+        telegram_secret=env.get("SIGURNO_TELEGRAM_SECRET", "").strip(),
+        telegram_api_url=_api_url(env, "SIGURNO_TELEGRAM_API_URL", raw, "telegram_api_url", d.telegram_api_url),
+        send_timeout_seconds=_num(
+            "channels", "send_timeout_seconds", raw.get("send_timeout_seconds", 10), float, 0.1, 60
+        ),
+        dedup_hours=_num("channels", "dedup_hours", raw.get("dedup_hours", 48), float, 1, 24 * 30),
+    )
+    # A channel that is on must be able to prove where its webhooks come from: a missing secret is a
+    # start-up error, never a webhook that anyone could post to.
+    if ch.messenger_page_token:
+        for var, value in (
+            ("SIGURNO_MESSENGER_APP_SECRET", ch.messenger_app_secret),
+            ("SIGURNO_MESSENGER_VERIFY_TOKEN", ch.messenger_verify_token),
+        ):
+            if not value:
+                raise SettingsError(f"{var} must be set when SIGURNO_MESSENGER_PAGE_TOKEN is set")
+    if ch.telegram_token:
+        if not ch.telegram_secret:
+            raise SettingsError("SIGURNO_TELEGRAM_SECRET must be set when SIGURNO_TELEGRAM_TOKEN is set")
+        if not _TELEGRAM_SECRET.match(ch.telegram_secret):
+            raise SettingsError("SIGURNO_TELEGRAM_SECRET must be 1-256 of A-Z a-z 0-9 _ - (Telegram's rule)")
+        if not _TOKEN_IN_URL.match(ch.telegram_token):
+            raise SettingsError("SIGURNO_TELEGRAM_TOKEN has characters a bot token never has")
+    return ch
 
 
 def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -156,7 +281,10 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
     schema = env.get("SIGURNO_DATABASE_SCHEMA", st.get("schema")) or None
     if schema is not None and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", str(schema)):
         raise SettingsError("config: storage.schema must be a lowercase SQL identifier")
-    storage = StorageSettings(database_url=db, schema=schema, redis_url=redis_url)
+    redis_prefix = str(env.get("SIGURNO_REDIS_PREFIX", st.get("redis_prefix", StorageSettings.redis_prefix)))
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", redis_prefix):
+        raise SettingsError("config: storage.redis_prefix must be 1-64 of A-Z a-z 0-9 _ . : -")
+    storage = StorageSettings(database_url=db, schema=schema, redis_url=redis_url, redis_prefix=redis_prefix)
     p = _section(raw, "privacy")
     privacy = PrivacySettings(
         retention_days=_num("privacy", "retention_days", p.get("retention_days", 90), int, 1, 3650)
@@ -186,6 +314,23 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
         user_key_secret=env.get("SIGURNO_USER_KEY_SECRET", ""),
         data_key=env.get("SIGURNO_DATA_KEY", ""),
     )
+    lim = _section(raw, "limits")
+    limits = LimitSettings(
+        person_per_minute=_num("limits", "person_per_minute", lim.get("person_per_minute", 20), int, 1, 10_000),
+        web_ip_per_minute=_num("limits", "web_ip_per_minute", lim.get("web_ip_per_minute", 120), int, 1, 1_000_000),
+        bad_webhook_ip_per_minute=_num(
+            "limits", "bad_webhook_ip_per_minute", lim.get("bad_webhook_ip_per_minute", 30), int, 1, 1_000_000
+        ),
+    )
     return Settings(
-        nlu=nlu, server=server, storage=storage, privacy=privacy, content=content, mediators=mediators, secrets=secrets
+        nlu=nlu,
+        server=server,
+        storage=storage,
+        privacy=privacy,
+        content=content,
+        mediators=mediators,
+        secrets=secrets,
+        channels=_channels(env, _section(raw, "channels")),
+        limits=limits,
+        console=_console(env, _section(raw, "console")),
     )

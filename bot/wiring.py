@@ -1,4 +1,4 @@
-"""Builds the running services (store, NLU, content, dispatcher) from settings, and closes them."""
+"""Builds the running services (store, NLU, content, coordination, dispatcher) from settings, and closes them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.coordination import Coordination, open_coordination
 from bot.dispatcher import Dispatcher
 from bot.services import build_nlu
 from bot.settings import Settings, SettingsError
@@ -24,6 +25,7 @@ class Services:
     nlu: Nlu
     content: Content
     dispatcher: Dispatcher
+    coordination: Coordination
 
 
 def secrets_for(settings: Settings) -> tuple[bytes, bytes]:
@@ -42,14 +44,35 @@ def secrets_for(settings: Settings) -> tuple[bytes, bytes]:
     raise SettingsError("SIGURNO_USER_KEY_SECRET and SIGURNO_DATA_KEY must be set when the database is not SQLite")
 
 
+def _lean_sklearn() -> None:
+    """Skip scikit-learn's per-call input checks in this (the serving) thread: the classifier only ever
+    sees its own vectorizer's output, and the checks are a fifth of a message's CPU time."""
+    try:
+        import sklearn
+    except ImportError:  # another NLU backend
+        return
+    sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
+
+
 @contextlib.asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     content = load_content(settings.content.dir)
-    nlu = build_nlu(settings.nlu)
     user_secret, data_key = secrets_for(settings)
-    store = await Store.open(settings.storage.database_url, user_secret, data_key, schema=settings.storage.schema)
+    # Redis first: a configured coordination backend that cannot be reached stops start-up early.
+    coordination = await open_coordination(settings.storage.redis_url, settings.limits, settings.storage.redis_prefix)
     try:
-        yield Services(settings, store, nlu, content, Dispatcher(store, nlu, content, settings))
+        nlu = build_nlu(settings.nlu)
+        _lean_sklearn()
+        try:
+            store = await Store.open(
+                settings.storage.database_url, user_secret, data_key, schema=settings.storage.schema
+            )
+            try:
+                dispatcher = Dispatcher(store, nlu, content, settings, coordination=coordination)
+                yield Services(settings, store, nlu, content, dispatcher, coordination)
+            finally:
+                await store.close()
+        finally:
+            await nlu.close()
     finally:
-        await store.close()
-        await nlu.close()
+        await coordination.close()

@@ -309,6 +309,7 @@ class _Checker:
         self.jobcheck()
         self.hotlines()
         self.countries()
+        self.canned()
 
     # --- everywhere: phone fields, links, numbers in free text ----------------------------------
 
@@ -459,6 +460,26 @@ class _Checker:
                 for lang, text in value.items():
                     if isinstance(text, str) and REVEALING.search(text):
                         self.warn(file, _join(key, str(lang)), "may reveal the topic on a shared phone")
+
+    def canned(self) -> None:
+        """canned.yml (optional): the mediators' replies, each with a unique key, a title and a text in bg and en."""
+        file = "canned.yml"
+        if file not in self.raw:
+            return
+        entries = _mapping(self.raw[file]).get("replies")
+        if not isinstance(entries, list) or not entries:
+            self.err(file, "replies", "must be a non-empty list")
+            return
+        seen: set[str] = set()
+        for i, entry in enumerate(entries):
+            key = f"replies[{i}]"
+            name = _mapping(entry).get("key")
+            if not isinstance(name, str) or not name or name in seen:
+                self.err(file, key, "needs a unique 'key'")
+            else:
+                seen.add(name)
+            self.loc(file, _join(key, "title"), _mapping(entry).get("title"), max_len=BUTTON_MAX, max_error=True)
+            self.loc(file, _join(key, "text"), _mapping(entry).get("text"))
 
     def answers(self) -> None:
         file = "answers.yml"

@@ -29,6 +29,7 @@ from content.model import (
 )
 
 TOP_FILES: tuple[str, ...] = ("texts.yml", "answers.yml", "topics.yml", "hotlines_bg.yml", "jobcheck.yml")
+OPTIONAL_FILES: tuple[str, ...] = ("canned.yml",)  # read (and checked) when present: the mediators' canned replies
 COUNTRIES_DIR = "countries"
 FACT_STATUSES = ("verified", "unverified")
 WEIGHTS = ("red", "amber")
@@ -87,7 +88,7 @@ def read_tree(directory: Path) -> tuple[Raw, list[str]]:
     problems: list[str] = []
     if not directory.is_dir():
         return raw, [f"{directory}: -: content folder not found"]
-    names = list(TOP_FILES)
+    names = list(TOP_FILES) + [n for n in OPTIONAL_FILES if (directory / n).is_file()]
     countries = directory / COUNTRIES_DIR
     if countries.is_dir():
         names += sorted(f"{COUNTRIES_DIR}/{p.name}" for p in countries.iterdir() if p.suffix in (".yml", ".yaml"))

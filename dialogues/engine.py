@@ -93,6 +93,8 @@ class _Turn:
         buttons = [b.payload for r in self.replies for b in r.buttons]
         self.s["buttons"] = buttons[-12:]
         self.s["started"] = True
+        if self.s.get("lang") is None and self.nlu is not None and self.nlu.language != "unknown":
+            self.s["seen_lang"] = self.lang
         return StepResult(self.s, tuple(self.replies), tuple(self.effects))
 
     def when(self) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects import postgresql
@@ -36,6 +37,10 @@ DELIVERY_STATUSES = ("sent", "delivered", "seen", "failed")
 CASE_STATUSES = ("queued", "assigned", "closed", "released")
 OPEN_STATUSES = ("queued", "assigned")
 PRIORITIES = ("urgent", "high", "normal")
+# received: taken in, not yet answered; answered: the answer is stored and being sent; done: sent (or
+# nothing to send); limited: recorded but over the person's rate limit; failed: given up after retries.
+INBOX_STATUSES = ("received", "answered", "done", "limited", "failed")
+INBOX_PENDING = ("received", "answered")
 
 OPEN_CASE_WHERE = "status IN ('queued', 'assigned')"
 
@@ -141,6 +146,7 @@ class Message(Base):
         Index("ix_messages_person_key_created_at", "person_key", "created_at"),
         Index("ix_messages_case_id", "case_id"),
         Index("ix_messages_created_at", "created_at"),
+        Index("ix_messages_platform_message_id", "platform_message_id"),  # delivery receipts find their message
         {"sqlite_autoincrement": True},  # ids are never reused after an erasure
     )
 
@@ -169,3 +175,29 @@ class CaseEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class InboxItem(Base):
+    """One webhook event taken in: the durable dedup record (unique channel + platform key) and, until it is
+    answered and sent, the event itself (Fernet-encrypted: it holds the raw platform id and the text)."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "key"),
+        CheckConstraint(_in("status", INBOX_STATUSES), name="status"),
+        Index("ix_inbox_status_updated_at", "status", "updated_at"),
+        Index("ix_inbox_received_at", "received_at"),
+        Index("ix_inbox_person_key_status", "person_key", "status"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    person_key: Mapped[str | None] = mapped_column(String(64))  # whose event (pseudonymous), for ordering
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    body_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

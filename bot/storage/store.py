@@ -12,27 +12,47 @@ runs on SQLite (embedded default) and PostgreSQL (production, several bot proces
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
-from sqlalchemy import Row, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Row,
+    String,
+    Text,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
 from bot.storage.crypto import MIN_SECRET_BYTES, IdCipher, SecretsError, person_key
-from bot.storage.engine import NO_TRANSACTION, WRITE, make_engine, parse_url, sqlite_file
+from bot.storage.engine import NO_TRANSACTION, WRITE, make_engine, make_sync_sqlite_engine, parse_url, sqlite_file
 from bot.storage.migrations import current_revision, upgrade
 from bot.storage.models import (
     CASE_STATUSES,
     DELIVERY_STATUSES,
     DIRECTIONS,
+    INBOX_PENDING,
+    INBOX_STATUSES,
     KINDS,
     OPEN_STATUSES,
     PRIORITIES,
@@ -40,15 +60,18 @@ from bot.storage.models import (
     Case,
     CaseEvent,
     Conversation,
+    InboxItem,
     Message,
     Person,
 )
 
+T = TypeVar("T")
 Direction = Literal["in", "out", "mediator"]
 Kind = Literal["text", "payload", "image", "audio", "video", "file", "sticker", "location", "other"]
 DeliveryStatus = Literal["sent", "delivered", "seen", "failed"]
 CaseStatus = Literal["queued", "assigned", "closed", "released"]
 Priority = Literal["urgent", "high", "normal"]
+InboxStatus = Literal["received", "answered", "done", "limited", "failed"]
 
 PRIORITY_RANK: dict[str, int] = {"normal": 0, "high": 1, "urgent": 2}
 # A delivery status may replace only these (receipts arrive late and out of order: never downgrade).
@@ -129,6 +152,69 @@ class CaseEventRec:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class InboxRec:
+    id: int
+    channel: str
+    key: str
+    kind: str
+    person_key: str | None
+    status: InboxStatus
+    attempts: int
+    body: str | None  # decrypted; None once the event is finished
+    received_at: datetime
+    updated_at: datetime
+
+
+class Taken(NamedTuple):
+    """An event taken into the inbox."""
+
+    id: int
+    behind: bool  # an earlier event of the same person was still unanswered (maybe in another process)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    """What one conversation turn reads before it runs (one read transaction)."""
+
+    case: CaseRec | None  # the person's open case
+    state: dict[str, Any]
+    version: int
+    inbox_status: InboxStatus | None  # of the inbox row asked for; None when not asked or gone
+
+
+@dataclass(frozen=True, slots=True)
+class TurnWrite:
+    """What one conversation turn writes (one write transaction); every part is optional."""
+
+    channel: str
+    platform_id: str  # the person is created (or marked seen) from channel + platform_id
+    incoming: tuple[str, str | None, str | None] | None = None  # (kind, text, platform_message_id)
+    in_case_id: int | None = None
+    state: dict[str, Any] | None = None  # saved when not None, if the stored version is still `version`
+    version: int = 0
+    outgoing: tuple[str, ...] = ()  # texts of the bot's replies
+    out_case_id: int | None = None
+    inbox_id: int | None = None  # set this inbox row's status (and body) in the same transaction
+    inbox_status: InboxStatus | None = None
+    inbox_body: Callable[[tuple[int, ...]], str] | None = None  # built from the replies' new message ids
+    touch_person: bool = True  # False after an erasure: the person must not be created again
+
+
+@dataclass(frozen=True, slots=True)
+class TurnSaved:
+    out_ids: tuple[int, ...]  # message ids of `outgoing`, in order
+    stale: bool  # the state was not saved: someone saved a newer one in between
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    message_id: int
+    status: DeliveryStatus
+    platform_message_id: str | None = None
+    error: str | None = None
+
+
 def _one_of(value: str, allowed: tuple[str, ...], what: str) -> None:
     if value not in allowed:
         raise ValueError(f"{what} must be one of {', '.join(allowed)}; got {value!r}")
@@ -193,6 +279,184 @@ CASE_COLUMNS = tuple(Case.__table__.c)
 MESSAGE_COLUMNS = tuple(Message.__table__.c)
 
 
+class _SyncSqlite:
+    """The SQLite file through plain sqlite3 in worker threads, for Store._run (see there).
+
+    Writes are group-committed: the writes that queue up while a batch runs go together in the next
+    one, in one transaction (see run_batch for what happens when one of them fails).
+    Under load that is one thread hop and one commit for many messages instead of one each."""
+
+    def __init__(self, url: URL) -> None:
+        self.engine = make_sync_sqlite_engine(url)
+        self.writer = self.engine.execution_options(**WRITE)
+        self.executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sigurno-sqlite")
+        self.pending: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
+        self.flushing = False
+        self.flusher: asyncio.Task[None] | None = None
+
+    def run(self, fn: Callable[[Connection], T], write: bool) -> T:
+        with (self.writer if write else self.engine).begin() as conn:
+            return fn(conn)
+
+    def run_batch(self, fns: list[Callable[[Connection], Any]]) -> list[tuple[bool, Any]]:
+        """All in one transaction; if any write fails, the batch is rolled back and each write is run in a
+        transaction of its own, so only the failing one fails (failures are rare: no savepoint per write)."""
+        if len(fns) > 1:
+            try:
+                with self.writer.begin() as conn:
+                    return [(True, fn(conn)) for fn in fns]
+            except Exception:
+                pass
+        results: list[tuple[bool, Any]] = []
+        for fn in fns:
+            try:
+                results.append((True, self.run(fn, True)))
+            except Exception as e:
+                results.append((False, e))
+        return results
+
+    async def write(self, fn: Callable[[Connection], T], lock: asyncio.Lock) -> T:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        self.pending.append((fn, done))
+        if not self.flushing:
+            self.flushing = True
+            self.flusher = loop.create_task(self._flush(lock))
+        return await done
+
+    async def _flush(self, lock: asyncio.Lock) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.pending:
+                batch, self.pending = self.pending, []
+                try:
+                    async with lock:
+                        results = await loop.run_in_executor(self.executor, self.run_batch, [fn for fn, _ in batch])
+                except BaseException as e:  # the commit failed (or we are cancelled): every write in it failed
+                    for _, fut in batch:
+                        if not fut.done():
+                            fut.set_exception(e if isinstance(e, Exception) else RuntimeError("write cancelled"))
+                    if not isinstance(e, Exception):
+                        raise
+                    continue
+                for (_, fut), (ok, value) in zip(batch, results, strict=True):
+                    if fut.done():
+                        continue
+                    if ok:
+                        fut.set_result(value)
+                    else:
+                        fut.set_exception(value)
+        finally:
+            self.flushing = False
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        self.engine.dispose()
+
+
+class _Queries:
+    """The statements of the per-message path, built once: building a SQLAlchemy statement costs more than
+    running it. Parameters are named b_* (names of columns are reserved in VALUES / SET)."""
+
+    def __init__(self, dialect: str) -> None:
+        ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self.inbox_add = (
+            ins(InboxItem)
+            .values(
+                channel=bindparam("b_channel"),
+                key=bindparam("b_key"),
+                kind=bindparam("b_kind"),
+                person_key=bindparam("b_pk"),
+                status=bindparam("b_status"),
+                attempts=0,
+                body_enc=bindparam("b_body"),
+                received_at=bindparam("b_now"),
+                updated_at=bindparam("b_now"),
+            )
+            .on_conflict_do_nothing(index_elements=[InboxItem.channel, InboxItem.key])
+            .returning(InboxItem.id)
+        )
+        self.inbox_set = (
+            update(InboxItem)
+            .where(InboxItem.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), body_enc=bindparam("b_body"), updated_at=bindparam("b_now"))
+        )
+        self.inbox_behind = select(
+            exists().where(
+                InboxItem.person_key == bindparam("b_pk"),
+                InboxItem.status == "received",
+                InboxItem.id < bindparam("b_id"),
+            )
+        )
+        self.open_case = select(*CASE_COLUMNS).where(
+            Case.person_key == bindparam("b_pk"), Case.status.in_(OPEN_STATUSES)
+        )
+        pk: BindParameter[str] = bindparam("b_pk")
+        self.state_and_inbox = select(  # one round trip for the three values
+            select(Conversation.state).where(Conversation.person_key == pk).scalar_subquery().label("state"),
+            select(Conversation.version).where(Conversation.person_key == pk).scalar_subquery().label("version"),
+            select(InboxItem.status).where(InboxItem.id == bindparam("b_id")).scalar_subquery().label("status"),
+        )
+        person = ins(Person).values(
+            key=bindparam("b_pk"),
+            channel=bindparam("b_channel"),
+            platform_id_enc=bindparam("b_enc"),
+            language=None,
+            created_at=bindparam("b_now"),
+            last_seen_at=bindparam("b_now"),
+        )
+        self.person_upsert = person.on_conflict_do_update(
+            index_elements=[Person.key],
+            set_={"last_seen_at": person.excluded.last_seen_at},
+        )
+        self.message_in = insert(Message).values(
+            person_key=bindparam("b_pk"),
+            case_id=bindparam("b_case"),
+            direction="in",
+            kind=bindparam("b_kind"),
+            text=bindparam("b_text"),
+            platform_message_id=bindparam("b_pmid"),
+            created_at=bindparam("b_now"),
+        )
+        self.message_out = (
+            insert(Message)
+            .values(
+                person_key=bindparam("b_pk"),
+                case_id=bindparam("b_case"),
+                direction="out",
+                kind="text",
+                text=bindparam("b_text"),
+                created_at=bindparam("b_now"),
+            )
+            .returning(Message.id, sort_by_parameter_order=True)
+        )
+        self.state_insert = (
+            ins(Conversation)
+            .values(person_key=bindparam("b_pk"), state=bindparam("b_state"), version=1, updated_at=bindparam("b_now"))
+            .on_conflict_do_nothing(index_elements=[Conversation.person_key])
+            .returning(Conversation.version)
+        )
+        self.state_update = (
+            update(Conversation)
+            .where(Conversation.person_key == bindparam("b_pk"), Conversation.version == bindparam("b_old"))
+            .values(state=bindparam("b_state"), version=bindparam("b_new"), updated_at=bindparam("b_now"))
+            .returning(Conversation.version)
+        )
+        self.delivery = {
+            status: update(Message)
+            .where(
+                Message.id == bindparam("b_id"),
+                or_(Message.delivery_status.is_(None), Message.delivery_status.in_(DELIVERY_REPLACES[status])),
+            )
+            .values(
+                delivery_status=status,
+                delivery_error=bindparam("b_error", type_=Text()),
+                platform_message_id=func.coalesce(bindparam("b_pmid", type_=String(128)), Message.platform_message_id),
+            )
+            for status in DELIVERY_STATUSES
+        }
+
+
 class Store:
     """Open with `await Store.open(url, user_key_secret, data_key)`; close with `await store.close()`."""
 
@@ -206,6 +470,12 @@ class Store:
         self._clock = clock
         self._dialect = engine.dialect.name
         self._sqlite_wal = self._dialect == "sqlite" and sqlite_file(engine.url) is not None
+        # SQLite has one writer at a time: queue this process's writers here (FIFO, no busy-wait sleeps)
+        # rather than in SQLite's busy handler, which sleeps in steps of up to 100 ms under contention.
+        self._write_lock = asyncio.Lock() if self._dialect == "sqlite" else None
+        self._sync = _SyncSqlite(engine.url) if self._sqlite_wal else None
+        self._q = _Queries(self._dialect)
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @classmethod
     async def open(
@@ -238,6 +508,8 @@ class Store:
         return cls(engine, user_key_secret, cipher, clock or _utc_now)
 
     async def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
         await self._engine.dispose()
 
     async def __aenter__(self) -> Store:
@@ -262,8 +534,29 @@ class Store:
 
     @asynccontextmanager
     async def _tx(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        if write and self._write_lock is not None:
+            async with self._write_lock, self._writer.begin() as conn:
+                yield conn
+            return
         async with (self._writer if write else self._engine).begin() as conn:
             yield conn
+
+    async def _run(self, fn: Callable[[Connection], T], *, write: bool) -> T:
+        """Run `fn` as one transaction: on a SQLite file in a worker thread on a plain sqlite3 connection
+        (one thread hop for the whole transaction, where aiosqlite makes one per statement), elsewhere
+        on the async connection."""
+        sync = self._sync
+        if sync is None:
+            if not write and self._dialect == "postgresql":
+                # A read needs no transaction of its own: no BEGIN / COMMIT round trips.
+                async with self._autocommit.connect() as conn:
+                    return await conn.run_sync(fn)
+            async with self._tx(write=write) as conn:
+                return await conn.run_sync(fn)
+        if write:
+            assert self._write_lock is not None
+            return await sync.write(fn, self._write_lock)
+        return await asyncio.get_running_loop().run_in_executor(sync.executor, sync.run, fn, False)
 
     def _upsert(self, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
         return postgresql.insert(model) if self._dialect == "postgresql" else sqlite.insert(model)
@@ -291,7 +584,14 @@ class Store:
         if language is not None:
             _name(language, "language", 16)
         key = person_key(self._secret, channel, platform_id)
-        now = self._now()
+        stmt = self._person_upsert(key, channel, platform_id, language, self._now())
+        async with self._tx(write=True) as conn:
+            row = (await conn.execute(stmt.returning(Person.channel, Person.language))).one()
+        return PersonRef(key=key, channel=row.channel, language=row.language)
+
+    def _person_upsert(
+        self, key: str, channel: str, platform_id: str, language: str | None, now: datetime
+    ) -> postgresql.Insert | sqlite.Insert:
         ins = self._upsert(Person).values(
             key=key,
             channel=channel,
@@ -300,16 +600,13 @@ class Store:
             created_at=now,
             last_seen_at=now,
         )
-        stmt = ins.on_conflict_do_update(
+        return ins.on_conflict_do_update(
             index_elements=[Person.key],
             set_={
                 "last_seen_at": ins.excluded.last_seen_at,
                 "language": func.coalesce(Person.language, ins.excluded.language),
             },
-        ).returning(Person.channel, Person.language)
-        async with self._tx(write=True) as conn:
-            row = (await conn.execute(stmt)).one()
-        return PersonRef(key=key, channel=row.channel, language=row.language)
+        )
 
     async def platform_id(self, person_key: str) -> str | None:
         """The raw platform id (decrypted) to reply to, or None for an unknown person."""
@@ -674,6 +971,13 @@ class Store:
             await conn.execute(delete(Conversation).where(Conversation.person_key == person_key))
             await conn.execute(delete(Case).where(Case.person_key == person_key))
             await conn.execute(delete(Person).where(Person.key == person_key))
+            # Events already handled keep only their dedup key; unfinished ones (this very request) keep the
+            # body they need to be answered, and lose it when done.
+            await conn.execute(
+                update(InboxItem)
+                .where(InboxItem.person_key == person_key)
+                .values(person_key=None, body_enc=case((InboxItem.status.in_(INBOX_PENDING), InboxItem.body_enc)))
+            )
         await self._scrub()
 
     async def person_data_summary(self, person_key: str) -> dict[str, int]:
@@ -722,3 +1026,281 @@ class Store:
         if count:
             await self._scrub()
         return int(count)
+
+    # -- webhooks: the inbox, one-transaction turns, deliveries ---------------------------------------
+
+    def _inbox(self, row: Row[Any]) -> InboxRec:
+        m = row._mapping
+        body = m["body_enc"]
+        return InboxRec(
+            id=m["id"],
+            channel=m["channel"],
+            key=m["key"],
+            kind=m["kind"],
+            person_key=m["person_key"],
+            status=cast(InboxStatus, m["status"]),
+            attempts=m["attempts"],
+            body=None if body is None else self._cipher.decrypt(bytes(body)),
+            received_at=m["received_at"],
+            updated_at=m["updated_at"],
+        )
+
+    async def inbox_add(
+        self, channel: str, items: Sequence[tuple[str, str, str | None, str, str | None]], *, behind: bool = True
+    ) -> list[Taken | None]:
+        """Take in webhook events: items are (platform key, kind, body, status, person key); the body is
+        stored encrypted.
+
+        Returns for each item the new row (its id, and whether an earlier event of the same person was
+        still unanswered: `behind`; only looked up when asked for), or None where (channel, key) was taken
+        in before (a redelivery).
+        One transaction: a body with several events is taken in whole or not at all.
+        """
+        _name(channel, "channel", 32)
+        now = self._now()
+        rows = []
+        for key, kind, body, status, whose in items:
+            _name(key, "inbox key", 128)
+            _one_of(status, INBOX_STATUSES, "inbox status")
+            rows.append(
+                {
+                    "b_channel": channel,
+                    "b_key": key,
+                    "b_kind": kind[:32],
+                    "b_pk": whose,
+                    "b_status": status,
+                    "b_body": None if body is None else self._cipher.encrypt(body),
+                    "b_now": now,
+                }
+            )
+
+        def run(conn: Connection) -> list[Taken | None]:
+            taken: list[Taken | None] = []
+            for row in rows:
+                new_id = conn.execute(self._q.inbox_add, row).scalar()
+                if new_id is None:
+                    taken.append(None)
+                    continue
+                earlier = (
+                    behind
+                    and row["b_pk"] is not None
+                    and bool(conn.execute(self._q.inbox_behind, {"b_pk": row["b_pk"], "b_id": new_id}).scalar())
+                )
+                taken.append(Taken(int(new_id), earlier))
+            return taken
+
+        return await self._run(run, write=True)
+
+    async def inbox_get(self, inbox_id: int) -> InboxRec | None:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(*InboxItem.__table__.c).where(InboxItem.id == inbox_id))).first()
+        return None if row is None else self._inbox(row)
+
+    async def inbox_pending(self, updated_before: datetime, limit: int = 500) -> list[InboxRec]:
+        """Unfinished events (received or answered) not touched since `updated_before`, oldest first."""
+        async with self._tx() as conn:
+            rows = (
+                await conn.execute(
+                    select(*InboxItem.__table__.c)
+                    .where(InboxItem.status.in_(INBOX_PENDING), InboxItem.updated_at < updated_before)
+                    .order_by(InboxItem.id)
+                    .limit(limit)
+                )
+            ).all()
+        return [self._inbox(r) for r in rows]
+
+    async def inbox_earlier(self, person_key: str, inbox_id: int) -> list[InboxRec]:
+        """The person's events taken in before `inbox_id` and not handled yet (by any process), oldest first."""
+        async with self._tx() as conn:
+            rows = (
+                await conn.execute(
+                    select(*InboxItem.__table__.c)
+                    .where(InboxItem.person_key == person_key, InboxItem.status == "received", InboxItem.id < inbox_id)
+                    .order_by(InboxItem.id)
+                    .limit(100)
+                )
+            ).all()
+        return [self._inbox(r) for r in rows]
+
+    async def inbox_retry(self, inbox_id: int) -> int | None:
+        """Count one more attempt at an unfinished event; its attempts so far, or None when it is finished."""
+        async with self._tx(write=True) as conn:
+            return cast(
+                int | None,
+                await conn.scalar(
+                    update(InboxItem)
+                    .where(InboxItem.id == inbox_id, InboxItem.status.in_(INBOX_PENDING))
+                    .values(attempts=InboxItem.attempts + 1, updated_at=self._now())
+                    .returning(InboxItem.attempts)
+                ),
+            )
+
+    async def inbox_finish(self, inbox_id: int, status: InboxStatus) -> None:
+        """done / limited / failed: the stored event is dropped (only the dedup key stays)."""
+        _one_of(status, INBOX_STATUSES, "inbox status")
+        async with self._tx(write=True) as conn:
+            await conn.execute(self._inbox_update(inbox_id, status, None))
+
+    def _inbox_update(self, inbox_id: int, status: str, body: str | None) -> Any:
+        return (
+            update(InboxItem)
+            .where(InboxItem.id == inbox_id)
+            .values(
+                status=status,
+                body_enc=None if body is None else self._cipher.encrypt(body),
+                updated_at=self._now(),
+            )
+        )
+
+    async def prune_inbox(self, received_before: datetime) -> int:
+        """Forget finished events taken in before `received_before` (their dedup keys go too)."""
+        async with self._tx(write=True) as conn:
+            result = await conn.execute(
+                delete(InboxItem).where(InboxItem.received_at < received_before, InboxItem.status.not_in(INBOX_PENDING))
+            )
+        return int(result.rowcount)
+
+    async def turn_context(self, person_key: str, inbox_id: int | None = None) -> TurnContext:
+        """The person's open case and conversation state (and an inbox row's status), in one read."""
+        q = self._q
+
+        def run(conn: Connection) -> TurnContext:
+            case_row = conn.execute(q.open_case, {"b_pk": person_key}).first()
+            row = conn.execute(q.state_and_inbox, {"b_pk": person_key, "b_id": inbox_id or 0}).one()
+            status = None if inbox_id is None else row.status
+            state: dict[str, Any] = {}
+            version = 0
+            if row.state is not None:
+                loaded = json.loads(row.state)
+                state, version = (loaded if isinstance(loaded, dict) else {}), int(row.version)
+            return TurnContext(
+                case=None if case_row is None else _case(case_row),
+                state=state,
+                version=version,
+                inbox_status=cast(InboxStatus | None, status),
+            )
+
+        return await self._run(run, write=False)
+
+    async def record_turn(self, turn: TurnWrite) -> TurnSaved:
+        """Write one turn in one transaction: the person (created or marked seen), the incoming message,
+        the state (unless someone saved a newer one: then `stale`), the replies, and the inbox row."""
+        _name(turn.channel, "channel", 32)
+        if turn.incoming is not None:
+            _one_of(turn.incoming[0], KINDS, "kind")
+            if turn.incoming[2] is not None:
+                _name(turn.incoming[2], "platform_message_id", 128)
+        if turn.inbox_status is not None:
+            _one_of(turn.inbox_status, INBOX_STATUSES, "inbox status")
+        key = person_key(self._secret, turn.channel, turn.platform_id)
+        now = self._now()
+        enc = self._cipher.encrypt(turn.platform_id) if turn.touch_person else b""
+        payload = None if turn.state is None else json.dumps(turn.state, ensure_ascii=False, separators=(",", ":"))
+        q = self._q
+
+        def run(conn: Connection) -> TurnSaved:
+            stale = False
+            out_ids: list[int] = []
+            if turn.touch_person:
+                conn.execute(q.person_upsert, {"b_pk": key, "b_channel": turn.channel, "b_enc": enc, "b_now": now})
+            if turn.incoming is not None:
+                kind, text, platform_message_id = turn.incoming
+                conn.execute(
+                    q.message_in,
+                    {
+                        "b_pk": key,
+                        "b_case": turn.in_case_id,
+                        "b_kind": kind,
+                        "b_text": text,
+                        "b_pmid": platform_message_id,
+                        "b_now": now,
+                    },
+                )
+            if payload is not None:
+                if turn.version == 0:
+                    row = conn.execute(q.state_insert, {"b_pk": key, "b_state": payload, "b_now": now}).first()
+                else:
+                    params = {"b_pk": key, "b_state": payload, "b_now": now, "b_old": turn.version}
+                    row = conn.execute(q.state_update, {**params, "b_new": turn.version + 1}).first()
+                stale = row is None
+            if turn.outgoing:  # one multi-row INSERT ... RETURNING, ids in the order of the replies
+                rows = [{"b_pk": key, "b_case": turn.out_case_id, "b_text": t, "b_now": now} for t in turn.outgoing]
+                out_ids.extend(int(i) for i in conn.execute(q.message_out, rows).scalars())
+            if turn.inbox_id is not None and turn.inbox_status is not None:
+                body = None if turn.inbox_body is None else turn.inbox_body(tuple(out_ids))
+                conn.execute(
+                    q.inbox_set,
+                    {
+                        "b_id": turn.inbox_id,
+                        "b_status": turn.inbox_status,
+                        "b_body": None if body is None else self._cipher.encrypt(body),
+                        "b_now": now,
+                    },
+                )
+            return TurnSaved(tuple(out_ids), stale)
+
+        return await self._run(run, write=True)
+
+    async def record_deliveries(
+        self, deliveries: Sequence[Delivery], *, inbox_id: int | None = None, inbox_status: InboxStatus = "done"
+    ) -> None:
+        """Record what happened to sent messages (platform id, sent/failed + error), and finish an inbox row,
+        in one transaction. A status never moves backwards (see DELIVERY_REPLACES)."""
+        for d in deliveries:
+            _one_of(d.status, DELIVERY_STATUSES, "delivery status")
+            if d.platform_message_id is not None:
+                _name(d.platform_message_id, "platform_message_id", 128)
+        _one_of(inbox_status, INBOX_STATUSES, "inbox status")
+        now = self._now()
+        q = self._q
+
+        def run(conn: Connection) -> None:
+            for d in deliveries:
+                error = (d.error or "")[:500] or None if d.status == "failed" else None
+                conn.execute(
+                    q.delivery[d.status], {"b_id": d.message_id, "b_error": error, "b_pmid": d.platform_message_id}
+                )
+            if inbox_id is not None:
+                conn.execute(q.inbox_set, {"b_id": inbox_id, "b_status": inbox_status, "b_body": None, "b_now": now})
+
+        await self._run(run, write=True)
+
+    async def undelivered(self, message_ids: Iterable[int]) -> set[int]:
+        """Which of these messages have no delivery outcome yet (to resume sending after a restart)."""
+        ids = list(message_ids)
+        if not ids:
+            return set()
+        async with self._tx() as conn:
+            rows = await conn.execute(select(Message.id).where(Message.id.in_(ids), Message.delivery_status.is_(None)))
+            return {int(r[0]) for r in rows}
+
+    async def set_delivery_by_platform_id(
+        self, channel: str, platform_message_id: str, status: str, error: str | None = None, *, platform_id: str = ""
+    ) -> bool:
+        """A platform's receipt (delivered / seen / failed) for a message we sent, found by its platform id
+        (within the person's messages when the receipt names them). False when no such message is waiting
+        for it (unknown id, or already further along)."""
+        _one_of(status, DELIVERY_STATUSES, "delivery status")
+        _name(platform_message_id, "platform_message_id", 128)
+        if platform_id:
+            whose: Any = Message.person_key == person_key(self._secret, channel, platform_id)
+        else:
+            whose = Message.person_key.in_(select(Person.key).where(Person.channel == channel).scalar_subquery())
+        async with self._tx(write=True) as conn:
+            row = (
+                await conn.execute(
+                    update(Message)
+                    .where(
+                        Message.platform_message_id == platform_message_id,
+                        Message.direction.in_(("out", "mediator")),
+                        whose,
+                        or_(Message.delivery_status.is_(None), Message.delivery_status.in_(DELIVERY_REPLACES[status])),
+                    )
+                    .values(
+                        delivery_status=status,
+                        delivery_error=(error or "")[:500] or None if status == "failed" else None,
+                    )
+                    .returning(Message.id)
+                )
+            ).first()
+        return row is not None

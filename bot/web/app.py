@@ -1,7 +1,8 @@
-"""The aiohttp application: the web chat page and its JSON API, health, and (later) webhooks."""
+"""The aiohttp application: the web chat page and its JSON API, health, and the platform webhooks."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
@@ -11,9 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels import Channels
+from bot.console.api import add_console_api
+from bot.console.pages import add_console_pages
 from bot.dispatcher import Dispatcher
 from bot.logsafe import install_log_filters
 from bot.settings import Settings
+from bot.webhooks import setup_webhooks
 from bot.wiring import Services, open_services
 from dialogues.types import Event, Reply
 
@@ -60,7 +65,10 @@ async def chat_api(request: web.Request) -> web.Response:
         if not isinstance(payload, str) or not _PAYLOAD.match(payload):
             return _error(400, "'payload' is not a button payload")
         event = Event("payload", payload=payload)
-    dispatcher: Dispatcher = request.app[SERVICES].dispatcher
+    svc = request.app[SERVICES]
+    if not await svc.coordination.allow_ip(request.remote or "", "web"):
+        return _error(429, "too many messages from here; please wait a minute")
+    dispatcher: Dispatcher = svc.dispatcher
     outcome = await dispatcher.handle("web", session, event)
     return web.json_response(reply_json(outcome.replies))
 
@@ -96,7 +104,10 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return _error(500, "something went wrong on our side; nothing you sent was lost")
 
 
-def build_app(settings: Settings, services: Services | None = None) -> web.Application:
+def build_app(
+    settings: Settings, services: Services | None = None, *, channels: Channels | None = None
+) -> web.Application:
+    """The app. `services` and `channels` replace the ones built from settings (tests)."""
     install_log_filters()
     app = web.Application(client_max_size=settings.server.max_body_bytes, middlewares=[errors_as_json])
     app[SETTINGS] = settings
@@ -108,12 +119,18 @@ def build_app(settings: Settings, services: Services | None = None) -> web.Appli
             return
         async with open_services(settings) as svc:
             app[SERVICES] = svc
+            # What start-up loaded (models, content, libraries) lives as long as the process: keep it out of
+            # the collector's full passes, which otherwise grow with it and show as latency spikes.
+            gc.freeze()
             yield
 
     app.cleanup_ctx.append(lifetime)
+    setup_webhooks(app, settings, SERVICES, channels=channels)  # after the services: they close after it
+    add_console_api(app, SERVICES)  # after the webhooks: the relay sends through their channels
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api/chat", chat_api)
+    add_console_pages(app)  # /console: the mediator console's pages and files (bot/console/pages.py)
     if STATIC.is_dir():
         app.router.add_static("/static/", STATIC, show_index=False)
     return app

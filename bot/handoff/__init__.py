@@ -1,0 +1,1 @@
+"""Mediator handoff: the case state machine, the relay to the person, live console events, timers, notifications."""

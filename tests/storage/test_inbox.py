@@ -1,0 +1,150 @@
+"""The webhook inbox, one-transaction turns and delivery records, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from bot.storage.store import Delivery, Store, TurnWrite
+from tests.storage.conftest import Backend
+
+LATER = datetime.now(UTC) + timedelta(days=1)
+
+
+async def _add(
+    store: Store, channel: str, items: list[tuple[str, str, str | None, str, str | None]]
+) -> list[int | None]:
+    return [None if t is None else t.id for t in await store.inbox_add(channel, items)]
+
+
+async def test_inbox_takes_each_key_once_and_keeps_the_body_encrypted(store: Store, backend: Backend) -> None:
+    secret_text = "they took my passport zq"
+    ids = await _add(
+        store,
+        "viber",
+        [
+            ("tok-1", "message", f'{{"text": "{secret_text}"}}', "received", "pk1"),
+            ("tok-2", "subscribed", None, "done", None),
+        ],
+    )
+    assert all(isinstance(i, int) for i in ids)
+    again = await _add(
+        store, "viber", [("tok-1", "message", "{}", "received", "pk1"), ("tok-3", "message", None, "received", None)]
+    )
+    assert again[0] is None and isinstance(again[1], int)
+    assert (await _add(store, "telegram", [("tok-1", "message", None, "received", None)]))[0] is not None  # per channel
+    assert ids[0] is not None
+    rec = await store.inbox_get(ids[0])
+    assert rec is not None and rec.status == "received" and rec.body and secret_text in rec.body
+    assert secret_text.encode() not in await backend.raw_dump()
+    await store.inbox_finish(ids[0], "done")
+    rec = await store.inbox_get(ids[0])
+    assert rec is not None and rec.status == "done" and rec.body is None
+
+
+async def test_concurrent_take_in_of_one_key_lets_one_through(store: Store) -> None:
+    results = await asyncio.gather(
+        *(store.inbox_add("telegram", [("77", "message", None, "received", None)]) for _ in range(10))
+    )
+    assert sum(r[0] is not None for r in results) == 1
+
+
+async def test_pending_retry_earlier_and_prune(store: Store, backend: Backend) -> None:
+    a, b, c = await _add(
+        store,
+        "telegram",
+        [
+            ("1", "message", "{}", "received", "pk"),
+            ("2", "message", "{}", "received", "pk"),
+            ("3", "message", "{}", "received", "other"),
+        ],
+    )
+    assert a is not None and b is not None and c is not None
+    assert [r.id for r in await store.inbox_pending(LATER)] == [a, b, c]
+    assert await store.inbox_pending(datetime.now(UTC) - timedelta(hours=1)) == []
+    assert [r.id for r in await store.inbox_earlier("pk", b)] == [a]
+    (later,) = await store.inbox_add("telegram", [("4", "message", "{}", "received", "pk")])
+    (alone,) = await store.inbox_add("telegram", [("5", "message", "{}", "received", "nobody-before")])
+    assert later is not None and later.behind and alone is not None and not alone.behind
+    await store.inbox_finish(later.id, "done")
+    assert await store.inbox_retry(a) == 1 and await store.inbox_retry(a) == 2
+    await store.inbox_finish(a, "failed")
+    assert await store.inbox_retry(a) is None
+    assert await store.inbox_earlier("pk", b) == []
+    assert await store.prune_inbox(LATER) == 2  # only finished rows go
+    assert [r.id for r in await store.inbox_pending(LATER)] == [b, c, alone.id]
+
+
+async def test_a_turn_is_one_write_and_a_stale_state_keeps_the_messages(store: Store) -> None:
+    (inbox_id,) = await _add(store, "telegram", [("9", "message", "{}", "received", None)])
+    assert inbox_id is not None
+    saved = await store.record_turn(
+        TurnWrite(
+            "telegram",
+            "555",
+            incoming=("text", "hello", "9"),
+            state={"lang": "en"},
+            version=0,
+            outgoing=("one", "two"),
+            inbox_id=inbox_id,
+            inbox_status="answered",
+            inbox_body=lambda ids: f"ids={list(ids)}",
+        )
+    )
+    assert len(saved.out_ids) == 2 and not saved.stale
+    key = store.key_for("telegram", "555")
+    ctx = await store.turn_context(key, inbox_id)
+    assert ctx.state == {"lang": "en"} and ctx.version == 1 and ctx.inbox_status == "answered" and ctx.case is None
+    rec = await store.inbox_get(inbox_id)
+    assert rec is not None and rec.body == f"ids={list(saved.out_ids)}"
+    assert await store.platform_id(key) == "555"
+    stale = await store.record_turn(
+        TurnWrite("telegram", "555", incoming=("text", "again", None), state={"x": 1}, version=0)
+    )
+    assert stale.stale
+    assert [m.text for m in await store.transcript(key)] == ["hello", "one", "two", "again"]
+    assert (await store.turn_context(key)).state == {"lang": "en"}
+
+
+async def test_deliveries_and_receipts_by_platform_id(store: Store) -> None:
+    saved = await store.record_turn(TurnWrite("viber", "v-user", outgoing=("a", "b", "c")))
+    a, b, c = saved.out_ids
+    (inbox_id,) = await _add(store, "viber", [("k", "message", "{}", "answered", None)])
+    assert await store.undelivered(saved.out_ids) == {a, b, c}
+    await store.record_deliveries([Delivery(a, "sent", "5001")])
+    await store.record_deliveries(
+        [Delivery(b, "failed", None, "Viber send_message: HTTP 500"), Delivery(c, "sent", "5003")], inbox_id=inbox_id
+    )
+    assert await store.undelivered(saved.out_ids) == set()
+    rec = await store.inbox_get(inbox_id or 0)
+    assert rec is not None and rec.status == "done"
+    assert await store.set_delivery_by_platform_id("viber", "5001", "seen", platform_id="v-user")
+    assert not await store.set_delivery_by_platform_id("viber", "5001", "delivered", platform_id="v-user")  # never back
+    assert await store.set_delivery_by_platform_id("viber", "5003", "delivered")  # no user in the receipt
+    assert not await store.set_delivery_by_platform_id("viber", "5003", "seen", platform_id="someone-else")
+    assert not await store.set_delivery_by_platform_id("telegram", "5003", "seen")  # another channel's ids
+    out = await store.transcript(store.key_for("viber", "v-user"))
+    assert [(m.delivery_status, m.platform_message_id, m.delivery_error) for m in out] == [
+        ("seen", "5001", None),
+        ("failed", None, "Viber send_message: HTTP 500"),
+        ("delivered", "5003", None),
+    ]
+
+
+async def test_erasure_unlinks_the_persons_inbox_rows(store: Store, backend: Backend) -> None:
+    key = (await store.person("telegram", "42")).key
+    done, pending = await _add(
+        store,
+        "telegram",
+        [("1", "message", "old body zq", "received", key), ("2", "message", "new body", "received", key)],
+    )
+    assert done is not None and pending is not None
+    await store.inbox_finish(done, "done")
+    await store.erase_person(key)
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT person_key FROM inbox ORDER BY id"))).all()
+    assert [r[0] for r in rows] == [None, None]
+    rec = await store.inbox_get(pending)
+    assert rec is not None and rec.body == "new body"  # still to be answered (the erasure's own confirmation)
