@@ -49,6 +49,7 @@ test: lint typecheck content-check unit
 
 bench: model
 	$(BIN)/python scripts/bench_nlu.py
+	$(BIN)/python scripts/bench_webhooks.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

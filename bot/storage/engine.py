@@ -61,6 +61,8 @@ def _prepare_sqlite_file(path: Path) -> None:
 def make_engine(url: str | URL, *, schema: str | None = None, **kwargs: Any) -> AsyncEngine:
     """An AsyncEngine for a sqlite+aiosqlite or postgresql+asyncpg URL, with Sigurno's connection set-up."""
     u = parse_url(url)
+    # Statement parameters are message text and encrypted ids: never in error messages (and so logs).
+    kwargs.setdefault("hide_parameters", True)
     if u.drivername.startswith("sqlite"):
         if schema is not None:
             raise ValueError("schema is only for PostgreSQL")
@@ -119,7 +121,11 @@ def make_sync_sqlite_engine(url: str | URL) -> Engine:
         raise ValueError("a SQLite file is needed (in-memory databases are not shared between connections)")
     _prepare_sqlite_file(path)
     engine = create_engine(
-        u.set(drivername="sqlite+pysqlite"), pool_size=2, max_overflow=0, connect_args={"check_same_thread": False}
+        u.set(drivername="sqlite+pysqlite"),
+        pool_size=2,
+        max_overflow=0,
+        connect_args={"check_same_thread": False},
+        hide_parameters=True,
     )
     _sqlite_hooks(engine, wal=True)
     return engine

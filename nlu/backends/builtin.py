@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -40,10 +42,55 @@ class BuiltinModel:
             ]
         ).tocsr()
 
+    def proba_reference(self, norm: Normalized) -> np.ndarray[Any, Any]:
+        """scikit-learn's own answer; `rank` must agree with it (tested)."""
+        return np.asarray(self.clf.predict_proba(self._features([norm]))[0])
+
     def rank(self, norm: Normalized, top: int = 5) -> IntentPrediction:
-        proba = self.clf.predict_proba(self._features([norm]))[0]
+        proba = self._fast().proba(norm)
         order = np.argsort(proba)[::-1][:top]
         return IntentPrediction(tuple((str(self.clf.classes_[i]), float(proba[i])) for i in order))
+
+    def _fast(self) -> _FastScorer:
+        scorer: _FastScorer | None = getattr(self, "_scorer", None)
+        if scorer is None:
+            scorer = _FastScorer(self)
+            self._scorer = scorer
+        return scorer
+
+
+class _FastScorer:
+    """The same arithmetic as TfidfVectorizer.transform + LogisticRegression.predict_proba for ONE message,
+    without building sparse matrices: a per-message cost of a few hundred microseconds instead of a few ms."""
+
+    def __init__(self, model: BuiltinModel) -> None:
+        self.parts: list[tuple[Callable[[str], list[str]], dict[str, int], np.ndarray[Any, Any], int, str]] = []
+        offset = 0
+        for vec, field_name in ((model.chars, "skeleton"), (model.words, "text"), (model.raw, "lower")):
+            vocab = {str(k): int(v) for k, v in vec.vocabulary_.items()}
+            self.parts.append((vec.build_analyzer(), vocab, np.asarray(vec.idf_), offset, field_name))
+            offset += len(vocab)
+        self.coef_t = np.ascontiguousarray(model.clf.coef_.T)  # (features, classes)
+        self.intercept = np.asarray(model.clf.intercept_)
+
+    def proba(self, norm: Normalized) -> np.ndarray[Any, Any]:
+        scores = self.intercept.copy()
+        for analyze, vocab, idf, offset, field_name in self.parts:
+            counts: dict[int, int] = {}
+            for gram in analyze(getattr(norm, field_name)):
+                j = vocab.get(gram)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            if not counts:
+                continue
+            cols = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+            tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))  # sublinear_tf
+            vals = tf * idf[cols]
+            vals /= np.sqrt(np.dot(vals, vals))  # l2 norm, per vectorizer
+            scores += vals @ self.coef_t[cols + offset]
+        scores -= scores.max()
+        e = np.exp(scores)
+        return np.asarray(e / e.sum())
 
 
 def data_hash(data_dir: Path) -> str:

@@ -28,7 +28,8 @@ environment: a temporary SQLite database (or PostgreSQL with a fresh schema when
 given; `redis_url` switches coordination to Redis), the session's NLU model, the API URLs and the
 test tokens below for the channels named. Signing helpers make the headers each platform sends:
 `telegram_headers()`, `viber_headers(body)`, `messenger_headers(body)`; body builders make the
-common payloads: `telegram_text`, `telegram_callback`, `viber_text`, `messenger_text`.
+common payloads: `telegram_text`, `telegram_callback`, `viber_text`, `messenger_text` (and `dumps`
+for any other JSON body). `SECRETS` lists every test token and secret (to assert none is logged).
 """
 
 from __future__ import annotations
@@ -480,13 +481,14 @@ def messenger_headers(body: bytes, app_secret: str = MESSENGER_APP_SECRET) -> di
     return {"X-Hub-Signature-256": f"sha256={sig}", "Content-Type": "application/json"}
 
 
-def _dump(obj: Any) -> bytes:
+def dumps(obj: Any) -> bytes:
+    """JSON bytes as a platform sends them (compact, UTF-8)."""
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def telegram_text(update_id: int, chat_id: int, text: str, *, message_id: int | None = None) -> bytes:
     user = {"id": chat_id, "is_bot": False, "first_name": "T"}
-    return _dump(
+    return dumps(
         {
             "update_id": update_id,
             "message": {
@@ -502,7 +504,7 @@ def telegram_text(update_id: int, chat_id: int, text: str, *, message_id: int | 
 
 def telegram_callback(update_id: int, chat_id: int, data: str) -> bytes:
     user = {"id": chat_id, "is_bot": False, "first_name": "T"}
-    return _dump(
+    return dumps(
         {
             "update_id": update_id,
             "callback_query": {
@@ -523,7 +525,7 @@ def telegram_callback(update_id: int, chat_id: int, data: str) -> bytes:
 
 
 def viber_text(message_token: int, user_id: str, text: str) -> bytes:
-    return _dump(
+    return dumps(
         {
             "event": "message",
             "timestamp": int(time.time() * 1000),
@@ -538,7 +540,7 @@ def viber_text(message_token: int, user_id: str, text: str) -> bytes:
 def messenger_text(items: Iterable[tuple[str, str, str]], page_id: str = "100200300") -> bytes:
     """A Messenger body with one entry per (psid, mid, text)."""
     now = int(time.time() * 1000)
-    return _dump(
+    return dumps(
         {
             "object": "page",
             "entry": [

@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -26,10 +27,34 @@ FAST_LOCK = LockOptions(ttl=0.6, wait=5.0)
 Factory = Callable[[], Awaitable[Coordination]]
 
 
+@asynccontextmanager
+async def _redis_factory() -> AsyncIterator[Factory]:
+    if not REDIS_URL:
+        pytest.skip("SIGURNO_TEST_REDIS_URL is not set: no Redis to test against (make test sets it when Redis runs)")
+    prefix = f"test:{secrets.token_hex(6)}:"
+    made: list[RedisCoordination] = []
+
+    async def redis() -> Coordination:
+        assert REDIS_URL
+        c = await RedisCoordination.open(REDIS_URL, LIMITS, prefix=prefix, lock=FAST_LOCK)
+        made.append(c)
+        return c
+
+    try:
+        yield redis
+    finally:
+        if made:
+            client = made[0]._r  # this test's keys go
+            keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
+            if keys:
+                await client.delete(*keys)
+        for c in made:
+            await c.close()
+
+
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def make(request: pytest.FixtureRequest) -> AsyncIterator[Factory]:
     """Makes coordinators that share state, like the processes of one installation."""
-    made: list[Coordination] = []
     if request.param == "memory":
         shared = MemoryCoordination(LIMITS)
 
@@ -38,26 +63,16 @@ async def make(request: pytest.FixtureRequest) -> AsyncIterator[Factory]:
 
         yield memory
         return
-    if not REDIS_URL:
-        pytest.skip("SIGURNO_TEST_REDIS_URL is not set: no Redis to test against (make test sets it when Redis runs)")
-    prefix = f"test:{secrets.token_hex(6)}:"
+    async with _redis_factory() as redis:
+        yield redis
 
-    async def redis() -> Coordination:
-        assert REDIS_URL
-        c = await RedisCoordination.open(REDIS_URL, LIMITS, prefix=prefix, lock=FAST_LOCK)
-        made.append(c)
-        return c
 
-    yield redis
-    if made:
-        first = made[0]
-        assert isinstance(first, RedisCoordination)
-        client = first._r
-        keys = [k async for k in client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await client.delete(*keys)
-    for c in made:
-        await c.close()
+@pytest.fixture
+async def redis_pair() -> AsyncIterator[tuple[RedisCoordination, RedisCoordination]]:
+    async with _redis_factory() as make_one:
+        a, b = await make_one(), await make_one()
+        assert isinstance(a, RedisCoordination) and isinstance(b, RedisCoordination)
+        yield a, b
 
 
 async def test_first_seen_once_per_key_until_it_expires_or_is_forgotten(make: Factory) -> None:
@@ -156,14 +171,6 @@ async def test_a_window_ends(make: Factory) -> None:
 # -- Redis only ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def redis_pair(make: Factory, request: pytest.FixtureRequest) -> tuple[RedisCoordination, RedisCoordination]:
-    a, b = await make(), await make()
-    if not isinstance(a, RedisCoordination) or not isinstance(b, RedisCoordination):
-        pytest.skip("Redis only")
-    return a, b
-
-
 async def test_redis_lock_is_renewed_while_held_and_taken_over_after_a_crash(
     redis_pair: tuple[RedisCoordination, RedisCoordination],
 ) -> None:
@@ -187,10 +194,8 @@ async def test_redis_release_only_removes_the_holders_own_lock(
     assert await a._r.get(name) == b"someone-else"
 
 
-async def test_redis_lock_wait_is_bounded(make: Factory) -> None:
-    c = await make()
-    if not isinstance(c, RedisCoordination):
-        pytest.skip("Redis only")
+async def test_redis_lock_wait_is_bounded(redis_pair: tuple[RedisCoordination, RedisCoordination]) -> None:
+    c, _ = redis_pair
     impatient = RedisCoordination(c._r, LIMITS, prefix=c._prefix, lock=LockOptions(ttl=5, wait=0.2))
     await c._r.set(f"{c._prefix}lock:person-z", "other", px=5000)
     with pytest.raises(LockTimeout):

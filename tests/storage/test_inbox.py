@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.pool import NullPool
 
+from bot.storage import engine as engine_module
+from bot.storage.engine import make_engine
 from bot.storage.store import Delivery, Store, TurnWrite
 from tests.storage.conftest import Backend
 
@@ -148,3 +152,29 @@ async def test_erasure_unlinks_the_persons_inbox_rows(store: Store, backend: Bac
     assert [r[0] for r in rows] == [None, None]
     rec = await store.inbox_get(pending)
     assert rec is not None and rec.body == "new body"  # still to be answered (the erasure's own confirmation)
+
+
+async def test_a_dropped_idle_connection_is_replaced_before_use(
+    store: Store, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend.name != "postgres":
+        pytest.skip("PostgreSQL: SQLite has no server connection to lose")
+    async with store.engine.connect() as conn:  # the one pooled connection
+        pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    other = make_engine(backend.url, poolclass=NullPool)
+    try:
+        async with other.connect() as conn:  # the server drops it, as a restart would
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await other.dispose()
+    await asyncio.sleep(0.1)
+    monkeypatch.setattr(engine_module, "IDLE_PING_SECONDS", 0.0)
+    assert (await store.turn_context("pk")).version == 0
+    await store.record_turn(TurnWrite("telegram", "1", incoming=("text", "after the drop", None)))
+
+
+async def test_statement_parameters_never_reach_error_messages(store: Store) -> None:
+    secret = "my passport was taken zq"
+    with pytest.raises(Exception) as caught:
+        await store.record_turn(TurnWrite("telegram", "1", incoming=("text", secret, None), in_case_id=999_999))
+    assert secret not in str(caught.value)
