@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.console_models import ROLES, AuditEntry, CaseNote, ConsoleSession, PushedMessage, User
 from bot.storage.engine import WRITE
 from bot.storage.models import Case, CaseEvent, Message
-from bot.storage.store import CaseRec, CaseStatus, Priority, Store, UnknownCase
+from bot.storage.store import CaseRec, Store, UnknownCase, case_record
 
 MAX_NAME = 64
 MAX_NOTE = 4000
@@ -85,24 +85,6 @@ def _user(row: Any) -> UserRec:
     m = row._mapping
     return UserRec(
         id=int(m["id"]), name=m["name"], role=m["role"], disabled=bool(m["disabled"]), created_at=m["created_at"]
-    )
-
-
-def _case(row: Row[Any]) -> CaseRec:
-    m = row._mapping
-    return CaseRec(
-        id=m["id"],
-        person_key=m["person_key"],
-        status=cast(CaseStatus, m["status"]),
-        priority=cast(Priority, m["priority"]),
-        signals=tuple(m["signals"] or ()),
-        country=m["country"],
-        channel=m["channel"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        assignee=m["assignee"],
-        outcome=m["outcome"],
-        closed_at=m["closed_at"],
     )
 
 
@@ -474,4 +456,4 @@ class ConsoleRepo:
             await conn.execute(
                 insert(CaseEvent).values(case_id=case_id, kind=kind, actor=actor, data=data or {}, created_at=now)
             )
-        return _case(row)
+        return case_record(row)

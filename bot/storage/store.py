@@ -241,7 +241,7 @@ def _message(row: Row[Any]) -> MessageRec:
     )
 
 
-def _case(row: Row[Any]) -> CaseRec:
+def case_record(row: Row[Any]) -> CaseRec:
     m = row._mapping
     return CaseRec(
         id=m["id"],
@@ -836,8 +836,8 @@ class Store:
                         ).one()
                         data = {"priority": priority, "signals": wanted, "country": country, "channel": channel}
                         await self._add_event(conn, created.id, "opened", actor, data, now)
-                        return _case(created), True
-                    return await self._merge(conn, _case(row), priority, wanted, country, actor, now), False
+                        return case_record(created), True
+                    return await self._merge(conn, case_record(row), priority, wanted, country, actor, now), False
             except IntegrityError:
                 continue  # another transaction opened the case first (or the person is unknown): re-read
         raise StoreError(f"open_case did not settle after {OPEN_CASE_ATTEMPTS} attempts")
@@ -870,7 +870,7 @@ class Store:
             await self._add_event(conn, current.id, "priority_raised", actor, data, now)
         elif added:
             await self._add_event(conn, current.id, "signals_added", actor, {"signals": added}, now)
-        return _case(row)
+        return case_record(row)
 
     async def open_case_for(self, person_key: str) -> CaseRec | None:
         async with self._tx() as conn:
@@ -879,12 +879,12 @@ class Store:
                     select(*CASE_COLUMNS).where(Case.person_key == person_key, Case.status.in_(OPEN_STATUSES))
                 )
             ).first()
-        return None if row is None else _case(row)
+        return None if row is None else case_record(row)
 
     async def get_case(self, case_id: int) -> CaseRec | None:
         async with self._tx() as conn:
             row = (await conn.execute(select(*CASE_COLUMNS).where(Case.id == case_id))).first()
-        return None if row is None else _case(row)
+        return None if row is None else case_record(row)
 
     async def list_cases(self, status: str | None = None) -> list[CaseRec]:
         """Cases (all, or those with `status`): urgent first, then high, then normal; oldest first within."""
@@ -895,7 +895,7 @@ class Store:
         rank = case((Case.priority == "urgent", 0), (Case.priority == "high", 1), else_=2)
         async with self._tx() as conn:
             rows = (await conn.execute(stmt.order_by(rank, Case.created_at, Case.id))).all()
-        return [_case(r) for r in rows]
+        return [case_record(r) for r in rows]
 
     async def add_case_event(self, case_id: int, kind: str, actor: str, data: dict[str, Any] | None = None) -> int:
         """Append to the case's history; returns the event id."""
@@ -941,7 +941,7 @@ class Store:
             if row is None:
                 return None
             await self._add_event(conn, case_id, kind, actor, data, now)
-        return _case(row)
+        return case_record(row)
 
     async def claim_case(self, case_id: int, mediator: str) -> CaseRec | None:
         """queued -> assigned to `mediator`, atomically: None when the case is not queued (someone was first)."""
@@ -1174,7 +1174,7 @@ class Store:
                 loaded = json.loads(row.state)
                 state, version = (loaded if isinstance(loaded, dict) else {}), int(row.version)
             return TurnContext(
-                case=None if case_row is None else _case(case_row),
+                case=None if case_row is None else case_record(case_row),
                 state=state,
                 version=version,
                 inbox_status=cast(InboxStatus | None, status),
