@@ -273,7 +273,6 @@ class _Turn:
         if intent == "migrants_in_bulgaria":
             self.migrants()
             return
-        general = self.c.answers.get(intent)
         if intent == "hotline":
             self.hotlines(country)
             return
@@ -288,6 +287,7 @@ class _Turn:
             self.card(country, only=("work_rules", "work_numbers", "advice"))
             self.topic_offer(("secure_job", "trusted_person"))
             return
+        general = self.c.answers.get(intent)
         if general is not None:
             text = general.text.get(self.lang)
             src = render.source_line(self.c, self.lang, general.source, general.checked)
@@ -447,7 +447,7 @@ class _Turn:
         self.offer_mediator(soft=True, extra=(self.btn("menu_offer", "menu:offer"),))
 
     def hotline_short(self) -> None:
-        urgent = tuple(c for c in self.c.hotlines_bg if c.urgent or c.phone == "0800 20 100")
+        urgent = self.c.urgent_hotlines
         self.say(render.contacts_block(self.c, self.lang, urgent, with_source=False), sensitive=True)
 
     def jobcheck_start(self) -> None:
@@ -530,7 +530,7 @@ class _Turn:
         self.s["awaiting"] = None
         self.s.pop("jobcheck", None)
         country = self.s.get("country")
-        contacts = [c for c in self.c.hotlines_bg if c.urgent or c.phone == "0800 20 100"]
+        contacts = list(self.c.urgent_hotlines)
         card = self.c.country(country) if country in FULL_COUNTRIES else None
         if card is not None:
             contacts += [c for c in card.contacts if c.kind in ("hotline", "trafficking") and c.phone]

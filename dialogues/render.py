@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from content import Contact, Content, CountryCard, Fact, Topic
 
@@ -86,7 +86,3 @@ def when_phrase(content: Content, lang: str, now: datetime, next_shift: datetime
     else:
         day = content.text(DAY_KEYS[next_shift.weekday()], lang)
     return content.text("when_at", lang, day=day, time=next_shift.strftime("%H:%M"))
-
-
-def next_weekday(now: datetime, weekday: int) -> datetime:
-    return now + timedelta(days=(weekday - now.weekday()) % 7)
