@@ -33,7 +33,9 @@ ELEVATED_SIGNALS = (
     "pressure_secrecy",
     "abusive_conditions",
 )
-ALL_SIGNALS = URGENT_SIGNALS + ELEVATED_SIGNALS + ("distress",)
+# third_party: the writer speaks of someone else (a daughter abroad who went silent); it marks the
+# case and changes the advice, it never raises or lowers the level by itself.
+ALL_SIGNALS = URGENT_SIGNALS + ELEVATED_SIGNALS + ("distress", "third_party")
 
 _CYR_RUN = re.compile(r"[а-яёъьѝ]+")
 

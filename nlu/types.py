@@ -64,6 +64,8 @@ class NluResult:
     risk: Risk
     signals: tuple[str, ...] = field(default_factory=tuple)
     language: Language = "unknown"
+    # Risk is uncertain: ask "Are you safe right now?" before guessing either way (PRODUCT.md §2).
+    ask_safety: bool = False
 
     def to_json(self) -> dict[str, object]:
         d = asdict(self)
