@@ -6,9 +6,10 @@ import logging
 from collections.abc import Callable
 
 from bot.settings import NluSettings
-from nlu.backends.base import NluBackend
+from nlu.backends.base import BackendError, NluBackend
 from nlu.backends.builtin import BuiltinBackend, data_hash, load, train_from
 from nlu.backends.rasa_http import RasaHttpBackend
+from nlu.embedding import shared_embedder
 from nlu.pipeline import Nlu, Thresholds
 
 log = logging.getLogger(__name__)
@@ -35,4 +36,10 @@ BACKENDS: dict[str, Callable[[NluSettings], NluBackend]] = {
 
 
 def build_nlu(s: NluSettings) -> Nlu:
-    return Nlu(BACKENDS[s.backend](s), Thresholds(s.fallback_threshold, s.emergency_threshold))
+    """The configured intent backend with our risk judgement (rules + the learned risk model, which
+    the built-in model file carries whatever the intent backend is)."""
+    backend = BACKENDS[s.backend](s)
+    risk = backend.model.risk if isinstance(backend, BuiltinBackend) else ensure_builtin_model(s).model.risk
+    if risk is None:
+        raise BackendError(f"the nlu model at {s.model_path} has no risk model: run 'sigurno nlu train'")
+    return Nlu(backend, Thresholds(s.fallback_threshold, s.emergency_threshold), risk, shared_embedder())

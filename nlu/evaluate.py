@@ -20,6 +20,8 @@ class Row:
     country: str | None
     risk: str
     lang: str
+    kind: str = ""
+    third_party: bool | None = None
 
 
 @dataclass
@@ -31,8 +33,14 @@ class Report:
     accuracy_by_lang: dict[str, float] = field(default_factory=dict)
     country_accuracy: float = 0.0
     risk_accuracy: float = 0.0
-    urgent_recall: float = 1.0
-    false_urgent_rate: float = 0.0
+    urgent_recall: float = 1.0  # strictly urgent
+    urgent_caught: float = 1.0  # urgent, or the safety question asked
+    false_urgent_rate: float = 0.0  # of every message not labelled urgent
+    harmless_false_urgent: float = 0.0  # of messages labelled risk none
+    harmless_ask_safety: float = 0.0
+    elevated_caught: float = 1.0  # elevated messages judged elevated or urgent (or asked)
+    third_party_recall: float | None = None
+    caught_by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
     latency_ms_p50: float = 0.0
     latency_ms_p99: float = 0.0
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -51,14 +59,21 @@ class Report:
             "accuracy by lang    " + "  ".join(f"{k} {v:.1%}" for k, v in sorted(self.accuracy_by_lang.items())),
             f"country accuracy    {self.country_accuracy:.1%}",
             f"risk accuracy       {self.risk_accuracy:.1%}",
-            f"urgent recall       {self.urgent_recall:.1%}",
-            f"false-urgent rate   {self.false_urgent_rate:.1%}",
+            f"urgent recall       {self.urgent_recall:.1%}   caught (urgent or asked) {self.urgent_caught:.1%}",
+            f"false-urgent rate   {self.false_urgent_rate:.1%}   on harmless {self.harmless_false_urgent:.1%}"
+            f"   safety question on harmless {self.harmless_ask_safety:.1%}",
+            f"elevated caught     {self.elevated_caught:.1%}"
+            + ("" if self.third_party_recall is None else f"   third-party found {self.third_party_recall:.1%}"),
             f"parse latency       p50 {self.latency_ms_p50:.2f} ms   p99 {self.latency_ms_p99:.2f} ms",
             "",
             f"{'intent':22} {'prec':>6} {'rec':>6} {'f1':>6} {'n':>4}",
         ]
         for name, m in self.per_intent.items():
             lines.append(f"{name:22} {m['precision']:6.2f} {m['recall']:6.2f} {m['f1']:6.2f} {int(m['support']):4d}")
+        if self.caught_by_kind:
+            lines += ["", f"{'kind':22} {'n':>4} {'urgent':>7} {'caught':>7} {'asked':>7}"]
+            for kind, k in sorted(self.caught_by_kind.items()):
+                lines.append(f"{kind:22} {int(k['n']):4d} {k['urgent']:7.1%} {k['caught']:7.1%} {k['asked']:7.1%}")
         return "\n".join(lines)
 
 
@@ -80,6 +95,8 @@ def read_rows(path: Path) -> list[Row]:
                     d.get("country"),
                     str(d.get("risk", "none")),
                     str(d.get("lang", "unknown")),
+                    str(d.get("kind") or ""),
+                    d["third_party"] if isinstance(d.get("third_party"), bool) else None,
                 )
             )
         except (json.JSONDecodeError, KeyError, TypeError) as e:
@@ -102,7 +119,9 @@ async def evaluate(nlu: Nlu, rows: list[Row]) -> Report:
     gold, pred, lat = [], [], []
     lang_tot: Counter[str] = Counter()
     lang_ok: Counter[str] = Counter()
-    country_ok = risk_ok = urgent_tot = urgent_hit = non_urgent = false_urgent = 0
+    country_ok = risk_ok = urgent_tot = urgent_hit = urgent_asked = non_urgent = false_urgent = 0
+    harmless = harmless_urgent = harmless_ask = elevated = elevated_hit = tp_tot = tp_hit = 0
+    kinds: dict[str, Counter[str]] = {}
     for r in rows:
         t0 = time.perf_counter()
         res = await nlu.parse(r.text)
@@ -113,18 +132,36 @@ async def evaluate(nlu: Nlu, rows: list[Row]) -> Report:
         lang_ok[r.lang] += res.intent == r.intent
         country_ok += res.country == r.country
         risk_ok += res.risk == r.risk
+        is_urgent = res.risk == "urgent"
         if r.risk == "urgent":
             urgent_tot += 1
-            urgent_hit += res.risk == "urgent"
+            urgent_hit += is_urgent
+            urgent_asked += is_urgent or res.ask_safety
         else:
             non_urgent += 1
-            false_urgent += res.risk == "urgent"
+            false_urgent += is_urgent
+        if r.risk == "none":
+            harmless += 1
+            harmless_urgent += is_urgent
+            harmless_ask += res.ask_safety and not is_urgent
+        if r.risk == "elevated":
+            elevated += 1
+            elevated_hit += res.risk != "none" or res.ask_safety
+        if r.third_party and r.risk != "none":
+            tp_tot += 1
+            tp_hit += "third_party" in res.signals
+        if r.kind:
+            k = kinds.setdefault(r.kind, Counter())
+            k["n"] += 1
+            k["urgent"] += is_urgent
+            k["caught"] += is_urgent or (r.risk != "none" and (res.ask_safety or res.risk != "none"))
+            k["asked"] += res.ask_safety
         if res.intent != r.intent or res.country != r.country or res.risk != r.risk:
             rep.errors.append(
                 {
                     "text": r.text,
                     "gold": [r.intent, r.country, r.risk],
-                    "got": [res.intent, res.country, res.risk],
+                    "got": [res.intent, res.country, res.risk, "ask" if res.ask_safety else ""],
                     "confidence": round(res.confidence, 3),
                 }
             )
@@ -148,7 +185,15 @@ async def evaluate(nlu: Nlu, rows: list[Row]) -> Report:
     rep.country_accuracy = country_ok / len(rows)
     rep.risk_accuracy = risk_ok / len(rows)
     rep.urgent_recall = urgent_hit / urgent_tot if urgent_tot else 1.0
+    rep.urgent_caught = urgent_asked / urgent_tot if urgent_tot else 1.0
     rep.false_urgent_rate = false_urgent / non_urgent if non_urgent else 0.0
+    rep.harmless_false_urgent = harmless_urgent / harmless if harmless else 0.0
+    rep.harmless_ask_safety = harmless_ask / harmless if harmless else 0.0
+    rep.elevated_caught = elevated_hit / elevated if elevated else 1.0
+    rep.third_party_recall = tp_hit / tp_tot if tp_tot else None
+    rep.caught_by_kind = {
+        kind: {"n": c["n"], **{m: c[m] / c["n"] for m in ("urgent", "caught", "asked")}} for kind, c in kinds.items()
+    }
     rep.latency_ms_p50 = _percentile(lat, 0.50)
     rep.latency_ms_p99 = _percentile(lat, 0.99)
     return rep

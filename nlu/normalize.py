@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import cyrtranslit
+import wordfreq
 
 from nlu.types import Language
-
-MAX_CHARS = 1000  # NLU reads the head of a message; the rest adds noise, not meaning
 
 _WORD = re.compile(r"[^\W_]+(?:['`][^\W_]+)*", re.UNICODE)
 _CYR = re.compile(r"[а-яёіїєґѝ]", re.I)
@@ -125,8 +124,9 @@ class Normalized:
 
 
 def clean(text: str) -> str:
-    """Unicode-normalise, drop control characters, fold runs, trim to MAX_CHARS."""
-    text = unicodedata.normalize("NFKC", text)[:MAX_CHARS]
+    """Unicode-normalise, drop control characters, fold runs. The whole text: danger is often in the
+    last lines of a long story (the pipeline bounds the length)."""
+    text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub(" ", text)
     text = _REPEAT.sub(r"\1\1", text.lower())
     return " ".join(text.split())
@@ -149,31 +149,71 @@ def _fix_homoglyphs(word: str) -> str:
     return word
 
 
+def _zipf(word: str, lang: str) -> float:
+    return float(wordfreq.zipf_frequency(word, lang, wordlist="best"))
+
+
+@lru_cache(maxsize=65536)
+def _latin_scores(word: str) -> tuple[float, float]:
+    """How English and how Bulgarian (once transliterated) one Latin word looks: word frequencies."""
+    cyr = translit_word(word)
+    bg = max(_zipf(cyr, "bg"), _zipf(cyr.replace("ш", "щ"), "bg"))
+    return _zipf(word, "en"), bg
+
+
+@lru_cache(maxsize=65536)
+def _cyrillic_scores(word: str) -> tuple[float, float]:
+    return _zipf(word, "bg"), _zipf(word, "ru")
+
+
+_MARGIN = 0.5  # a word about as common in both languages tells nothing (Bulgarian wins a tie)
+_KNOWN = 1.0  # a Zipf frequency below this (once in 100 million words) is no evidence of a language
+
+
+def _cyrillic_language(tokens: list[str]) -> Language:
+    joined = " ".join(tokens)
+    ru = 3.0 * len(re.findall(r"[ыэё]", joined)) + 3.0 * sum(1 for t in tokens if t in _RU_WORDS)
+    bg = 3.0 * len(re.findall(r"ъ(?!\b)", joined)) + 3.0 * sum(1 for t in tokens if t in _BG_CYR_WORDS)
+    for t in tokens:
+        if not _CYR.search(t):
+            continue
+        f_bg, f_ru = _cyrillic_scores(t)
+        # Shared words ("паспорт", "работа") weigh little; a word only one language uses decides.
+        bg += max(0.0, f_bg - f_ru - _MARGIN) if f_bg >= _KNOWN else 0.0
+        ru += max(0.0, f_ru - f_bg - _MARGIN) if f_ru >= _KNOWN else 0.0
+    return "ru" if ru > bg else "bg"
+
+
+def _latin_language(tokens: list[str]) -> Language:
+    en = 2.0 * sum(1 for t in tokens if t in _EN_WORDS)
+    bg = 2.0 * sum(1 for t in tokens if t in _BG_LATN_WORDS or re.search(r"[0-9](?=[a-z])|[a-z][46]|q", t))
+    known = 0
+    for t in tokens:
+        if not _LAT.search(t):
+            continue
+        f_en, f_bg = _latin_scores(t)
+        known += f_en >= _KNOWN or f_bg >= _KNOWN
+        en += f_en if f_en >= _KNOWN else 0.0
+        bg += f_bg if f_bg >= _KNOWN else 0.0
+    if en == bg == 0 and not known:
+        if any(_BG_SHAPE.search(t) for t in tokens):
+            return "bg-latn"
+        return "unknown"  # no word of any language we read: gibberish must not switch the language
+    if abs(en - bg) < 0.5:
+        # Nothing decides: spelling does. Bulgarian endings and clusters vs English ones.
+        en += sum(1 for t in tokens if t not in _BG_LATN_WORDS and _EN_SHAPE.search(t))
+        bg += sum(1 for t in tokens if t not in _EN_WORDS and _BG_SHAPE.search(t))
+    return "en" if en > bg else "bg-latn"
+
+
 def guess_language(tokens: list[str]) -> Language:
     cyr = sum(1 for t in tokens if _CYR.search(t))
     lat = sum(1 for t in tokens if _LAT.search(t))
     if not cyr and not lat:
         return "unknown"
     if cyr >= lat:
-        joined = " ".join(tokens)
-        ru = sum(1 for t in tokens if t in _RU_WORDS) + 2 * len(re.findall(r"[ыэё]", joined))
-        bg = sum(1 for t in tokens if t in _BG_CYR_WORDS) + 2 * len(re.findall(r"ъ(?!\b)", joined))
-        return "ru" if ru > bg else "bg"
-    en = sum(1 for t in tokens if t in _EN_WORDS)
-    bg = sum(1 for t in tokens if t in _BG_LATN_WORDS or re.search(r"[0-9](?=[a-z])|[a-z][46]|q", t))
-    if en == bg:
-        # No function word decides: spelling does. Bulgarian endings and clusters vs English ones.
-        en += sum(1 for t in tokens if t not in _BG_LATN_WORDS and _EN_SHAPE.search(t))
-        bg += sum(1 for t in tokens if t not in _EN_WORDS and _BG_SHAPE.search(t))
-    if en > bg:
-        return "en"
-    if bg > en:
-        return "bg-latn"
-    # No function word decides: Bulgarian-only letter clusters do.
-    joined = " ".join(tokens)
-    if re.search(r"\b(?:[a-z]*(?:iq|ia|sht|zh|ch|kh|yi|ii)\b)|[a-z]q", joined):
-        return "bg-latn"
-    return "en"
+        return _cyrillic_language(tokens)
+    return _latin_language(tokens)
 
 
 def skeleton(text: str) -> str:
@@ -181,10 +221,11 @@ def skeleton(text: str) -> str:
     return re.sub(r"([^\W\d_])\1+", r"\1", s)
 
 
-def normalize(text: str) -> Normalized:
+def normalize(text: str, language: Language | None = None) -> Normalized:
+    """``language`` forces the reading (a piece of a longer message is read in the message's language)."""
     lower = clean(text)
     words = [_fix_homoglyphs(w) for w in _WORD.findall(lower)]
-    lang = guess_language(words)
+    lang = language or guess_language(words)
     out = [translit_word(w) if _LAT.search(w) else w for w in words] if lang == "bg-latn" else words
     norm = " ".join(out)
     return Normalized(lower=lower, text=norm, skeleton=skeleton(norm), language=lang, tokens=tuple(out))

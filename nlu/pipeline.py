@@ -1,4 +1,10 @@
-"""The NLU pipeline: normalise -> backend intent -> threshold -> country -> risk, once per message."""
+"""The NLU pipeline: normalise -> intent -> risk (rules + model) -> country, once per message.
+
+Risk is read from the whole message: the rules on the whole text and on each piece of a few
+sentences, the learned model on each piece (the most worrying piece wins). A rule hit is never
+lowered by the model. Where the model is unsure, the result asks the dialogue to ask the person
+whether they are safe (``ask_safety``) instead of guessing either way.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,14 @@ from dataclasses import dataclass
 
 from nlu.backends.base import NluBackend
 from nlu.countries import HOME, extract_countries, pick_country
-from nlu.normalize import normalize
+from nlu.embedding import Embedder
+from nlu.normalize import Normalized, normalize
 from nlu.risk import assess
-from nlu.types import INTENTS, IntentPrediction, NluResult, RiskAssessment
+from nlu.riskmodel import RiskModel, RiskScore, pieces
+from nlu.types import INTENTS, RISK_ORDER, IntentPrediction, NluResult, RiskAssessment
 
 MAX_INPUT_CHARS = 10_000  # longer input is answered as out_of_scope, never parsed
+INTENT_CHARS = 1_000  # the intent of a long story comes from its questions, else its head
 
 # Bulgaria is home for most users: it is the topic's country only for migrants living there.
 _HOME_INTENTS = frozenset({"migrants_in_bulgaria"})
@@ -22,51 +31,101 @@ class Thresholds:
     emergency_alone: float = 0.85  # the classifier alone may call a message urgent above this
 
 
-def fuse(pred: IntentPrediction, risk: RiskAssessment, th: Thresholds) -> tuple[str, float, RiskAssessment]:
-    """Combine the classifier with the risk rules. Urgent risk always wins the intent."""
+@dataclass(frozen=True)
+class RiskView:
+    """What the pipeline knows about risk before the intent is fused in."""
+
+    rules: RiskAssessment
+    model: RiskScore | None
+    model_level: str
+    ask: bool  # the model is unsure: ask "are you safe?"
+    third_party: bool
+
+
+def fuse(pred: IntentPrediction, view: RiskView, th: Thresholds) -> tuple[str, float, RiskAssessment, bool]:
+    """Combine the classifier, the rules and the risk model. Urgent risk always wins the intent;
+    the classifier's "emergency" is never thrown away: when nothing confirms it, the person is asked."""
     intent, conf = pred.intent, pred.confidence
     if intent not in INTENTS:
         intent = "out_of_scope"
+    risk = _merge(view)
+    ask = view.ask and risk.level != "urgent"
     if risk.level == "urgent":
         p_emergency = dict(pred.ranking).get("emergency", 0.0)
-        return "emergency", max(conf, p_emergency), risk
+        return "emergency", max(conf, p_emergency), risk, False
     if intent == "emergency":
-        # Rules that found only offer/pay red flags know better than the classifier's alarm.
         if conf >= th.emergency_alone and risk.level == "none":
-            return intent, conf, RiskAssessment("urgent", ("distress", *risk.signals))
-        # The words of danger without a sign of it: take the next reading.
-        nxt = [(i, p) for i, p in pred.ranking if i != "emergency"]
-        intent, conf = nxt[0] if nxt else ("out_of_scope", 0.0)
+            return intent, conf, RiskAssessment("urgent", ("distress", *risk.signals)), False
+        # The words of danger without a sign of it: keep the reading, ask the person.
+        return intent, conf, risk, True
     if conf < th.fallback:
-        return "out_of_scope", conf, risk
-    return intent, conf, risk
+        return "out_of_scope", conf, risk, ask
+    return intent, conf, risk, ask
+
+
+def _merge(view: RiskView) -> RiskAssessment:
+    rules = view.rules
+    level = rules.level
+    signals = list(rules.signals)
+    if RISK_ORDER[view.model_level] > RISK_ORDER[level]:
+        level = view.model_level  # type: ignore[assignment]
+        if level == "urgent" and not any(s != "third_party" for s in signals):
+            signals.append("distress")  # described, not named: the model read it
+    if view.third_party and (level != "none" or view.ask) and "third_party" not in signals:
+        signals.append("third_party")
+    return RiskAssessment(level, tuple(signals))
 
 
 class Nlu:
-    def __init__(self, backend: NluBackend, thresholds: Thresholds | None = None) -> None:
+    def __init__(
+        self,
+        backend: NluBackend,
+        thresholds: Thresholds | None = None,
+        risk_model: RiskModel | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        """``risk_model`` needs ``embedder``; without them risk comes from the rules alone (tests of
+        other parts, a deployment that chose so)."""
+        if (risk_model is None) != (embedder is None):
+            raise ValueError("a risk model needs its embedder, and an embedder a risk model")
         self.backend = backend
         self.thresholds = thresholds or Thresholds()
+        self.risk_model = risk_model
+        self.embedder = embedder
+
+    def judge_risk(self, norm: Normalized) -> RiskView:
+        texts = pieces(norm.lower)
+        parts = [norm] if len(texts) == 1 else [normalize(t, norm.language) for t in texts]
+        rules = assess(norm)
+        if len(parts) > 1:  # a rule's guard over the whole story must not hide one sentence's danger
+            for part in parts:
+                rules = _worse(rules, assess(part))
+        if self.risk_model is None or self.embedder is None:
+            return RiskView(rules, None, "none", False, False)
+        score = self.risk_model.score(parts, self.embedder.embed([p.text for p in parts]))
+        t = self.risk_model.thresholds
+        if score.urgent >= t.urgent:
+            level = "urgent"
+        elif score.urgent + score.elevated >= t.elevated:
+            level = "elevated"
+        else:
+            level = "none"
+        ask = t.ask <= score.urgent < t.urgent
+        return RiskView(rules, score, level, ask, score.third_party >= t.third_party)
 
     async def parse(self, text: str) -> NluResult:
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_INPUT_CHARS:
-            return NluResult(
-                text=text if isinstance(text, str) else "",
-                intent="out_of_scope",
-                confidence=0.0,
-                country=None,
-                risk="none",
-                language="unknown",
-            )
+            return _not_understood(text if isinstance(text, str) else "")
         norm = normalize(text)
         if not norm.tokens:
-            return NluResult(
-                text=text, intent="out_of_scope", confidence=0.0, country=None, risk="none", language="unknown"
-            )
-        pred = await self.backend.predict(norm)
-        intent, conf, risk = fuse(pred, assess(norm), self.thresholds)
+            return _not_understood(text)
+        pred = await self.backend.predict(_intent_view(norm))
+        intent, conf, risk, ask = fuse(pred, self.judge_risk(norm), self.thresholds)
         country = pick_country(extract_countries(norm))
         if country is None:
             country = _entity_country(pred)
+        if country is not None and risk.level != "urgent" and _names_only_a_country(norm):
+            intent, conf = "residence_rules", max(conf, 0.9)  # "germaniq", "Italy?", "a v holandiq?"
         if country == HOME and intent not in _HOME_INTENTS:
             country = None
         return NluResult(
@@ -77,10 +136,43 @@ class Nlu:
             risk=risk.level,
             signals=risk.signals,
             language=norm.language,
+            ask_safety=ask,
         )
 
     async def close(self) -> None:
         await self.backend.close()
+
+
+def _not_understood(text: str) -> NluResult:
+    return NluResult(text=text, intent="out_of_scope", confidence=0.0, country=None, risk="none", language="unknown")
+
+
+def _worse(a: RiskAssessment, b: RiskAssessment) -> RiskAssessment:
+    level = a.level if RISK_ORDER[a.level] >= RISK_ORDER[b.level] else b.level
+    return RiskAssessment(level, tuple(dict.fromkeys((*a.signals, *b.signals))))
+
+
+def _intent_view(norm: Normalized) -> Normalized:
+    """A long story's intent comes from its questions (else its head): the rest is narrative."""
+    if len(norm.lower) <= INTENT_CHARS:
+        return norm
+    questions = [p for p in pieces(norm.lower) if "?" in p]
+    head = " ".join(questions)[:INTENT_CHARS] if questions else norm.lower[:INTENT_CHARS]
+    return normalize(head, norm.language)
+
+
+# Words that may stand beside a bare country name: "а в Италия?", "and Spain?", "what about Germany".
+_COUNTRY_FILLER = frozenset(
+    """а и в във за какво как ами ну что насчет про тогава тогда ли е
+    and what about in the to for how so then ok""".split()
+)
+
+
+def _names_only_a_country(norm: Normalized) -> bool:
+    rest = [t for t in norm.tokens if t not in _COUNTRY_FILLER]
+    if not rest or len(rest) > 3:
+        return False
+    return all(extract_countries(normalize(t, norm.language)) for t in rest)
 
 
 def _entity_country(pred: IntentPrediction) -> str | None:

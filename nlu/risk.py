@@ -335,8 +335,28 @@ _FUTURE_EN = re.compile(
 _COPY = re.compile(r"\b(?:copy|copies|копие|копия|kopie|kopiq)\b")
 _JOKE = re.compile(r"\b(?:ха(?:ха)+|ха ха|haha\w*|hehe|lol|шега|на шега|shega|escape room)\b|:\)|😂")
 _OWN_ERRAND = _cyr(r"\bда (?:си )?(?:взема|взимам|вземем|получа|извадя)\b")
-_MINOR_QUESTION = _cyr(r"\bможе ли да работи\b|\bима ли право да работи\b|\bот колко години\b")
-_MINOR_QUESTION_EN = re.compile(r"\b(?:can|may) (?:he|she|my (?:son|daughter|child)) work\b|\bfrom what age\b")
+_MINOR_QUESTION = _cyr(
+    r"\bможе ли(?: \S+){0,2} да работи\b|\bима ли право(?: \S+){0,2} да работи\b|\bот колко години\b"
+    r"|\bможе ли (?:легално|законно)\b|\bзаконно ли е\b|\bлегално ли е\b"
+    r"|\bможно ли(?: \S+){0,2} работать\b|\bс какого возраста\b"
+)
+_MINOR_QUESTION_EN = re.compile(
+    r"\b(?:can|may) (?:he|she|my (?:son|daughter|child|kid))(?: \S+){0,2} work\b|\bfrom what age\b"
+    r"|\bis it legal for (?:a|my) (?:\S+ )?(?:\d+[- ]year[- ]old|teen\w*|son|daughter|child|kid)"
+)
+# Things, not people, that get locked or closed: "they locked my profile", "the factory closed".
+_THING_SHUT = _cyr(
+    r"\b(?:заключ\w+|затвор\w+|затвар\w+)(?: \S+){0,2} (?:профил\w*|акаунт\w*|сметка\w*|фабрика\w*|завод\w*|границ\w*|"
+    r"консулств\w*|посолств\w*|офис\w*|магазин\w*|ключ\w*|кола\w*|колата|асансьор\w*|сайт\w*|банк\w*)"
+    r"|\b(?:профил\w*|акаунт\w*|фабрика\w*|завод\w*|границ\w*|консулств\w*|посолств\w*|офис\w*|магазин\w*|"
+    r"асансьор\w*|сайт\w*)(?: \S+){0,3} (?:заключ\w+|затвор\w+|затвар\w+)"
+)
+_THING_SHUT_EN = re.compile(
+    r"\blocked (?:out of )?(?:my |the |our )?(?:account|profile|phone screen|keys|car|bike|door|site|app)\b"
+    r"|\b(?:account|profile|factory|border|consulate|embassy|office|shop)s? (?:is |are |was |were |got )?(?:locked|closed)\b"
+)
+# Words of violence used for something else: an electric shock, "I feel beaten up" after work.
+_FIGURATIVE = _cyr(r"\bбие (?:ме|ни) ток\w*|\bток\w* (?:ме|ни) бие\b|\bкато пребит\w*|\bкато смазан\w*")
 _TAX = _cyr(r"\bданъ\w*|\bданък\b|\bосигуровк\w*|\btax\w*")
 _HELP_WORDS = frozenset(
     "помощ помогнете помогни помагайте спасете спаси помогите помоги sos help me us please pls plz моля молим "
@@ -368,7 +388,9 @@ def _conditional(norm: Normalized) -> bool:
 def _is_cry_for_help(norm: Normalized) -> bool:
     """A bare "help!" / "помощ" / "SOS": nothing else to go on, so treat it as urgent."""
     words = set(norm.tokens) | set(re.findall(r"[^\W_]+", norm.lower))
-    return bool(words & _HELP_CORE) and len(norm.tokens) <= 4 and set(norm.tokens) <= _HELP_WORDS | {"ми", "ни"}
+    allowed = _HELP_WORDS | {"ми", "ни"}
+    plain = set(re.findall(r"[^\W_]+", norm.lower))
+    return bool(words & _HELP_CORE) and len(norm.tokens) <= 4 and (set(norm.tokens) <= allowed or plain <= allowed)
 
 
 def assess(norm: Normalized) -> RiskAssessment:
@@ -385,7 +407,11 @@ def assess(norm: Normalized) -> RiskAssessment:
         signals.remove("minor")
     if "unpaid_wages" in signals and _TAX.search(norm.skeleton + " " + norm.lower):
         signals.remove("unpaid_wages")
-    if signals == ["confinement"] and _JOKE.search(norm.lower):
+    if signals == ["confinement"] and (
+        _JOKE.search(norm.lower) or _THING_SHUT.search(norm.skeleton) or _THING_SHUT_EN.search(norm.lower)
+    ):
+        signals = []
+    if signals in (["violence"], ["stranded"]) and (_JOKE.search(norm.lower) or _FIGURATIVE.search(norm.skeleton)):
         signals = []
     if not signals and _is_cry_for_help(norm):
         return RiskAssessment("urgent", ("distress",))

@@ -61,3 +61,30 @@ def load_synonyms(path: Path) -> dict[str, list[str]]:
             if isinstance(block, dict) and "synonym" in block:
                 out.setdefault(str(block["synonym"]), []).extend(_items(str(block.get("examples", ""))))
     return out
+
+
+@dataclass(frozen=True)
+class RiskLabelled:
+    text: str
+    level: str
+    third_party: bool
+    source: str  # the file's name: each file is one writer's work
+
+
+RISK_LEVELS = ("none", "elevated", "urgent")
+
+
+def load_risk_examples(path: Path) -> list[RiskLabelled]:
+    """Risk-labelled examples: ``risk:`` blocks with ``level``, optional ``third_party`` and ``examples``."""
+    out: list[RiskLabelled] = []
+    files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
+    for f, doc in zip(files, _documents(path), strict=True):
+        for block in doc.get("risk") or []:  # type: ignore[attr-defined]
+            if not isinstance(block, dict):
+                continue
+            level = str(block.get("level", ""))
+            if level not in RISK_LEVELS:
+                raise ValueError(f"risk block with level {level!r}: expected one of {RISK_LEVELS}")
+            third = bool(block.get("third_party", False))
+            out.extend(RiskLabelled(t, level, third, f.stem) for t in _items(str(block.get("examples", ""))))
+    return out

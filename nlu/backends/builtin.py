@@ -1,5 +1,8 @@
 """Built-in intent classifier: TF-IDF over character n-grams of the folded text and word n-grams,
-with a logistic regression on top. Trains in seconds from nlu/data, no downloads."""
+with a logistic regression on top. Trains in seconds from nlu/data, no downloads.
+
+The model file also carries the learned risk model (nlu/riskmodel.py), trained in the same step
+from nlu/risk_data and the intent examples, so one file is "the model trained from our data"."""
 
 from __future__ import annotations
 
@@ -17,11 +20,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlu.backends.base import BackendError
+from nlu.embedding import DiskCachedEmbedder, Embedder, shared_embedder
 from nlu.normalize import Normalized, normalize
-from nlu.trainingdata import Example, load_examples
+from nlu.risk import assess
+from nlu.riskmodel import RiskExample, RiskModel, train_risk
+from nlu.trainingdata import Example, load_examples, load_risk_examples
 from nlu.types import IntentPrediction
 
-FORMAT = 1  # bump when the saved layout changes; an old file is then retrained, never misread
+EMBED_CACHE = Path("var") / "nlu" / "embeddings.npz"
+FORMAT = 2  # bump when the saved layout changes; an old file is then retrained, never misread
 
 
 @dataclass
@@ -32,6 +39,7 @@ class BuiltinModel:
     clf: LogisticRegression
     data_hash: str
     format: int = FORMAT
+    risk: RiskModel | None = None
 
     def _features(self, norms: list[Normalized]) -> sp.csr_matrix:
         return sp.hstack(
@@ -93,11 +101,17 @@ class _FastScorer:
         return np.asarray(e / e.sum())
 
 
+def risk_dir_for(data_dir: Path) -> Path:
+    """Risk examples live beside the intent data (nlu/risk_data), outside the folder Rasa reads."""
+    return data_dir.parent / "risk_data"
+
+
 def data_hash(data_dir: Path) -> str:
     h = hashlib.sha256()
-    for f in sorted(data_dir.glob("*.yml")):
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
+    for folder in (data_dir, risk_dir_for(data_dir)):
+        for f in sorted(folder.glob("*.yml")):
+            h.update(f"{folder.name}/{f.name}".encode())
+            h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -115,17 +129,39 @@ def train(examples: list[Example], digest: str = "") -> BuiltinModel:
     return model
 
 
-def train_from(data_dir: Path, out: Path) -> tuple[BuiltinModel, int, float]:
+def risk_examples(examples: list[Example], risk_dir: Path) -> list[RiskExample]:
+    """The labelled risk examples plus every intent example: an ``emergency`` example is urgent; any
+    other is as risky as the rules find it, at most elevated (a question about danger is no danger)."""
+    labelled = load_risk_examples(risk_dir) if risk_dir.is_dir() else []
+    out = [RiskExample(r.text, r.level, r.third_party, source=r.source) for r in labelled]
+    for e in examples:
+        if e.intent == "emergency":
+            out.append(RiskExample(e.text, "urgent"))
+        else:
+            level = assess(normalize(e.text)).level
+            out.append(RiskExample(e.text, "elevated" if level != "none" else "none"))
+    return out
+
+
+def train_from(
+    data_dir: Path, out: Path, embedder: Embedder | None = None, embed_cache: Path | None = None
+) -> tuple[BuiltinModel, int, float]:
+    """Train the intent and the risk model from ``data_dir`` (and its risk_data sibling) into ``out``.
+    Embeddings of training texts are cached in ``embed_cache`` (default var/nlu/embeddings.npz under
+    the working folder, like the model's default path), so a retrain embeds only new texts."""
     start = time.perf_counter()
     examples = load_examples(data_dir)
     if not examples:
         raise BackendError(f"no training examples under {data_dir}")
     model = train(examples, data_hash(data_dir))
+    cached = DiskCachedEmbedder(embedder or shared_embedder(), embed_cache or EMBED_CACHE)
+    labelled = risk_examples(examples, risk_dir_for(data_dir))
+    model.risk = train_risk(labelled, [normalize(r.text) for r in labelled], cached)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     joblib.dump(model, tmp)
     tmp.replace(out)  # a crash mid-write never leaves a half model behind
-    return model, len(examples), time.perf_counter() - start
+    return model, len(examples) + len(labelled), time.perf_counter() - start
 
 
 def load(path: Path) -> BuiltinModel:

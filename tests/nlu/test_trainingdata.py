@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from nlu.normalize import normalize
-from nlu.trainingdata import load_examples, load_synonyms
+from nlu.trainingdata import load_examples, load_risk_examples, load_synonyms
 from nlu.types import INTENTS
-from tests.conftest import DEV_SET, OWN_TEST_SET, ROOT
+from tests.conftest import DEV_SET, MIXED_TEST_SET, OWN_TEST_SET, RISK_TEST_SET, ROOT
 
 DATA = ROOT / "nlu" / "data"
+RISK_DATA = ROOT / "nlu" / "risk_data"
 
 
 def _key(text: str) -> str:
@@ -54,3 +55,22 @@ def test_country_synonyms_are_iso_codes() -> None:
     syn = load_synonyms(DATA / "countries.yml")
     assert {"DE", "GB", "NL", "FR", "ES", "BE", "IT", "AT", "GR", "CY", "BG", "CH"} <= set(syn)
     assert all(re.fullmatch(r"[A-Z]{2}", code) for code in syn)
+
+
+@pytest.mark.parametrize("test_set", [RISK_TEST_SET, MIXED_TEST_SET], ids=["risk", "mixed"])
+def test_independent_test_sets_share_no_sentence_with_any_training_data(test_set: Path) -> None:
+    # Written by writers who never saw the training data; nothing of them may flow back into it.
+    train = {_key(e.text) for e in load_examples(DATA)} | {_key(r.text) for r in load_risk_examples(RISK_DATA)}
+    shared = {t for t in train & _eval_texts(test_set) if len(t.split()) >= 3}
+    assert not shared
+
+
+def test_risk_data_covers_every_level_language_and_third_parties() -> None:
+    rows = load_risk_examples(RISK_DATA)
+    by_level: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in rows:
+        by_level[r.level][normalize(r.text).language] += 1
+    for level in ("none", "elevated", "urgent"):
+        langs = by_level[level]
+        assert min(langs["bg"], langs["bg-latn"], langs["en"], langs["ru"]) >= 20, (level, dict(langs))
+    assert sum(r.third_party for r in rows if r.level == "urgent") >= 60

@@ -1,0 +1,185 @@
+"""The learned half of risk: none / elevated / urgent and "about someone else", from sentence embeddings.
+
+People in danger describe what happens (where they sleep, who holds the passport, what happens if
+they leave) far more often than they name it, so keyword rules alone miss them. This model reads
+the meaning: a logistic regression over multilingual-e5-small embeddings of the normalised text,
+trained on our labelled risk examples (nlu/risk_data) plus the intent examples. The rules in
+nlu/risk.py stay as a floor: the pipeline never lowers what a rule found.
+
+The features are the embedding (meaning, across languages and spellings) and TF-IDF character
+n-grams of the spelling-folded text (the words people actually use); together they separate
+"they keep our passports" from "where do I renew my passport" better than either alone (measured:
+on the independent risk set, embedding alone caught 76% of urgent messages as urgent at 9% false
+alarms, both together 88% at 6%, the rules included).
+
+A long message is read whole, in pieces of a few sentences; the most worrying piece decides, so
+danger mentioned only in the last line of a long story still counts.
+
+The decision thresholds are calibrated at training time on "leave one writer out" predictions: each
+file of nlu/risk_data (written by a different writer) is scored by a model trained without it, as
+new messages would be, and the thresholds are set so that about 1.5% of its harmless examples
+(messages with scary words that are not danger) would be called urgent and 5% would get the safety
+question. Ordinary k-fold predictions were far too confident: a writer's near-paraphrases sit in
+both halves. The thresholds are saved with the model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from nlu.embedding import Embedder
+from nlu.normalize import Normalized
+
+LEVELS = ("none", "elevated", "urgent")
+PIECE_CHARS = 280  # about three short sentences: long enough for context, short for the model
+_SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+|\n+")
+
+
+@dataclass(frozen=True)
+class RiskExample:
+    text: str
+    level: str  # none / elevated / urgent
+    third_party: bool = False
+    source: str = ""  # the nlu/risk_data file it came from ("" for an intent example)
+
+
+@dataclass(frozen=True)
+class RiskScore:
+    """Probabilities for the most worrying piece of a message."""
+
+    urgent: float
+    elevated: float
+    third_party: float
+
+
+@dataclass(frozen=True)
+class RiskThresholds:
+    urgent: float = 0.6  # at or above: urgent
+    ask: float = 0.25  # at or above (and below urgent): ask "are you safe?"
+    elevated: float = 0.5  # elevated + urgent probability at or above: elevated
+    third_party: float = 0.5
+
+
+def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
+    """Split a message into pieces of whole sentences of at most ``limit`` characters (one piece when short)."""
+    if len(text) <= limit:
+        return [text]
+    out: list[str] = []
+    cur = ""
+    for sentence in _SENTENCE_END.split(text):
+        sentence = sentence.strip()
+        while len(sentence) > limit:  # a run-on sentence with no full stops: cut at a space
+            cut = sentence.rfind(" ", 0, limit)
+            cut = cut if cut > limit // 2 else limit
+            if cur:
+                out.append(cur)
+                cur = ""
+            out.append(sentence[:cut])
+            sentence = sentence[cut:].strip()
+        if not sentence:
+            continue
+        if cur and len(cur) + 1 + len(sentence) > limit:
+            out.append(cur)
+            cur = sentence
+        else:
+            cur = f"{cur} {sentence}".strip()
+    if cur:
+        out.append(cur)
+    return out or [text[:limit]]
+
+
+EMBEDDING_WEIGHT = 2.0  # the embedding's share beside the n-grams (both rows are L2-normalised)
+
+
+def _features(vecs: np.ndarray[Any, Any], grams: sp.csr_matrix) -> sp.csr_matrix:
+    return sp.hstack([sp.csr_matrix(vecs * EMBEDDING_WEIGHT), grams]).tocsr()
+
+
+def _grams() -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
+
+
+@dataclass
+class RiskModel:
+    embedder_name: str
+    grams: TfidfVectorizer
+    level_clf: LogisticRegression
+    third_party_clf: LogisticRegression | None  # None when the data has no third-party example
+    thresholds: RiskThresholds = field(default_factory=RiskThresholds)
+    n_examples: int = 0
+
+    def score(self, parts: Sequence[Normalized], vecs: np.ndarray[Any, Any]) -> RiskScore:
+        """Scores of the pieces of one message (their texts' embeddings in ``vecs``): the most worrying wins."""
+        x = _features(vecs, self.grams.transform([p.skeleton for p in parts]))
+        p = self.level_clf.predict_proba(x)
+        cls = list(self.level_clf.classes_)
+        u = p[:, cls.index("urgent")]
+        e = p[:, cls.index("elevated")]
+        worst = int(np.argmax(u + 0.5 * e))
+        tp = 0.0
+        if self.third_party_clf is not None:
+            tp = float(self.third_party_clf.predict_proba(x)[:, list(self.third_party_clf.classes_).index(True)].max())
+        return RiskScore(float(u[worst]), float(e[worst]), tp)
+
+
+def _classifier() -> LogisticRegression:
+    return LogisticRegression(C=4.0, max_iter=4000, class_weight="balanced")
+
+
+def _calibrate(
+    p_urgent: np.ndarray[Any, Any], p_elevated: np.ndarray[Any, Any], harmless: np.ndarray[Any, Any]
+) -> RiskThresholds:
+    """Thresholds from held-out probabilities of the labelled harmless examples."""
+    if not harmless.any():
+        return RiskThresholds()
+    # About 1.5% of a held-out writer's harmless messages above "urgent", 5% above "ask" (new writers
+    # run about twice these rates: the targets are 3% and 10%); never below these floors.
+    t_urgent = max(0.5, float(np.quantile(p_urgent[harmless], 0.985)))
+    t_ask = min(t_urgent - 0.05, max(0.15, float(np.quantile(p_urgent[harmless], 0.95))))
+    t_elev = max(0.4, float(np.quantile((p_urgent + p_elevated)[harmless], 0.95)))
+    return RiskThresholds(urgent=round(t_urgent, 3), ask=round(t_ask, 3), elevated=round(t_elev, 3))
+
+
+def _held_out_writer_scores(
+    x: sp.csr_matrix, y: list[str], sources: list[str]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """P(urgent), P(elevated) of each labelled example from a model that never saw its writer's file,
+    and which of them are harmless; only the labelled files are held out (intent examples always train)."""
+    labels = np.array(y)
+    src = np.array(sources)
+    files = sorted(set(sources) - {""})
+    p_u = np.zeros(len(y))
+    p_e = np.zeros(len(y))
+    held = np.zeros(len(y), dtype=bool)
+    for name in files if len(files) > 1 else ():
+        out = src == name
+        clf = _classifier().fit(x[~out], labels[~out])
+        proba = clf.predict_proba(x[out])
+        cls = list(clf.classes_)
+        p_u[out] = proba[:, cls.index("urgent")]
+        p_e[out] = proba[:, cls.index("elevated")]
+        held |= out
+    return p_u, p_e, held & (labels == "none")
+
+
+def train_risk(examples: Sequence[RiskExample], norms: Sequence[Normalized], embedder: Embedder) -> RiskModel:
+    if len(examples) != len(norms):
+        raise ValueError("one normalised text per example")
+    y = [e.level for e in examples]
+    if set(y) != set(LEVELS):
+        raise ValueError(f"risk examples need every level {LEVELS}, got {sorted(set(y))}")
+    grams = _grams().fit([n.skeleton for n in norms])
+    x = _features(embedder.embed([n.text for n in norms]), grams.transform([n.skeleton for n in norms]))
+    tp = [e.third_party for e in examples]
+    thresholds = _calibrate(*_held_out_writer_scores(x, y, [e.source for e in examples]))
+    level_clf = _classifier().fit(x, y)
+    tp_clf = LogisticRegression(C=4.0, max_iter=4000, class_weight="balanced").fit(x, tp) if any(tp) else None
+    return RiskModel(embedder.name, grams, level_clf, tp_clf, thresholds, len(examples))
