@@ -13,6 +13,7 @@ runs on SQLite (embedded default) and PostgreSQL (production, several bot proces
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,10 +21,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import (
-    BindParameter,
     Row,
     String,
     Text,
@@ -166,13 +166,6 @@ class InboxRec:
     updated_at: datetime
 
 
-class Taken(NamedTuple):
-    """An event taken into the inbox."""
-
-    id: int
-    behind: bool  # an earlier event of the same person was still unanswered (maybe in another process)
-
-
 @dataclass(frozen=True, slots=True)
 class TurnContext:
     """What one conversation turn reads before it runs (one read transaction)."""
@@ -180,7 +173,6 @@ class TurnContext:
     case: CaseRec | None  # the person's open case
     state: dict[str, Any]
     version: int
-    inbox_status: InboxStatus | None  # of the inbox row asked for; None when not asked or gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +187,22 @@ class TurnWrite:
     version: int = 0
     outgoing: tuple[str, ...] = ()  # texts of the bot's replies
     out_case_id: int | None = None
-    inbox_id: int | None = None  # set this inbox row's status (and body) in the same transaction
-    inbox_status: InboxStatus | None = None
-    inbox_body: Callable[[tuple[int, ...]], str] | None = None  # built from the replies' new message ids
     touch_person: bool = True  # False after an erasure: the person must not be created again
+    inbox: InboxMark | None = None  # move an inbox row on in the same transaction (see InboxMark)
+
+
+class InboxMoved(StoreError):
+    """record_turn: the inbox row was no longer 'received' (handled elsewhere); the turn was not written."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboxMark:
+    """The inbox row a turn answers: 'received' -> 'answered' (with `answer`, kept encrypted together with
+    the ids of the stored replies until it is sent) or -> 'done' (answer None: nothing to send)."""
+
+    id: int
+    answer: str | None
+    finished_as: InboxStatus = "done"  # the status when there is nothing to send (done, or limited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,21 +385,18 @@ class _Queries:
             .where(InboxItem.id == bindparam("b_id"))
             .values(status=bindparam("b_status"), body_enc=bindparam("b_body"), updated_at=bindparam("b_now"))
         )
-        self.inbox_behind = select(
-            exists().where(
-                InboxItem.person_key == bindparam("b_pk"),
-                InboxItem.status == "received",
-                InboxItem.id < bindparam("b_id"),
-            )
+        self.inbox_answer = self.inbox_set.where(InboxItem.status == "received")
+        self.inbox_next = (
+            select(*InboxItem.__table__.c)
+            .where(InboxItem.person_key == bindparam("b_pk"), InboxItem.status.in_(INBOX_PENDING))
+            .order_by(InboxItem.id)
+            .limit(1)
         )
         self.open_case = select(*CASE_COLUMNS).where(
             Case.person_key == bindparam("b_pk"), Case.status.in_(OPEN_STATUSES)
         )
-        pk: BindParameter[str] = bindparam("b_pk")
-        self.state_and_inbox = select(  # one round trip for the three values
-            select(Conversation.state).where(Conversation.person_key == pk).scalar_subquery().label("state"),
-            select(Conversation.version).where(Conversation.person_key == pk).scalar_subquery().label("version"),
-            select(InboxItem.status).where(InboxItem.id == bindparam("b_id")).scalar_subquery().label("status"),
+        self.state = select(Conversation.state, Conversation.version).where(
+            Conversation.person_key == bindparam("b_pk")
         )
         person = ins(Person).values(
             key=bindparam("b_pk"),
@@ -971,12 +972,13 @@ class Store:
             await conn.execute(delete(Conversation).where(Conversation.person_key == person_key))
             await conn.execute(delete(Case).where(Case.person_key == person_key))
             await conn.execute(delete(Person).where(Person.key == person_key))
-            # Events already handled keep only their dedup key; unfinished ones (this very request) keep the
-            # body they need to be answered, and lose it when done.
+            # Events already handled keep only their dedup key; unfinished ones (this very request, and any
+            # sent after it) keep the body and the pseudonymous key they need to be answered in order, and
+            # lose the body when done (the key goes with the dedup record, after channels.dedup_hours).
             await conn.execute(
                 update(InboxItem)
-                .where(InboxItem.person_key == person_key)
-                .values(person_key=None, body_enc=case((InboxItem.status.in_(INBOX_PENDING), InboxItem.body_enc)))
+                .where(InboxItem.person_key == person_key, InboxItem.status.not_in(INBOX_PENDING))
+                .values(person_key=None, body_enc=None)
             )
         await self._scrub()
 
@@ -1046,16 +1048,12 @@ class Store:
         )
 
     async def inbox_add(
-        self, channel: str, items: Sequence[tuple[str, str, str | None, str, str | None]], *, behind: bool = True
-    ) -> list[Taken | None]:
+        self, channel: str, items: Sequence[tuple[str, str, str | None, str, str | None]]
+    ) -> list[int | None]:
         """Take in webhook events: items are (platform key, kind, body, status, person key); the body is
-        stored encrypted.
-
-        Returns for each item the new row (its id, and whether an earlier event of the same person was
-        still unanswered: `behind`; only looked up when asked for), or None where (channel, key) was taken
-        in before (a redelivery).
-        One transaction: a body with several events is taken in whole or not at all.
-        """
+        stored encrypted. Returns each new row's id, or None where (channel, key) was taken in before: the
+        unique key decides what is a redelivery, in one transaction for the whole body (taken in whole
+        or not at all)."""
         _name(channel, "channel", 32)
         now = self._now()
         rows = []
@@ -1074,20 +1072,9 @@ class Store:
                 }
             )
 
-        def run(conn: Connection) -> list[Taken | None]:
-            taken: list[Taken | None] = []
-            for row in rows:
-                new_id = conn.execute(self._q.inbox_add, row).scalar()
-                if new_id is None:
-                    taken.append(None)
-                    continue
-                earlier = (
-                    behind
-                    and row["b_pk"] is not None
-                    and bool(conn.execute(self._q.inbox_behind, {"b_pk": row["b_pk"], "b_id": new_id}).scalar())
-                )
-                taken.append(Taken(int(new_id), earlier))
-            return taken
+        def run(conn: Connection) -> list[int | None]:
+            ids = (conn.execute(self._q.inbox_add, row).scalar() for row in rows)
+            return [None if i is None else int(i) for i in ids]
 
         return await self._run(run, write=True)
 
@@ -1109,18 +1096,48 @@ class Store:
             ).all()
         return [self._inbox(r) for r in rows]
 
-    async def inbox_earlier(self, person_key: str, inbox_id: int) -> list[InboxRec]:
-        """The person's events taken in before `inbox_id` and not handled yet (by any process), oldest first."""
+    async def inbox_next(self, person_key: str) -> InboxRec | None:
+        """The person's oldest unfinished event (received, or answered and not fully sent), if any."""
+        q = self._q
+
+        def run(conn: Connection) -> InboxRec | None:
+            row = conn.execute(q.inbox_next, {"b_pk": person_key}).first()
+            return None if row is None else self._inbox(row)
+
+        return await self._run(run, write=False)
+
+    async def inbox_people(self, updated_before: datetime, limit: int = 500) -> list[tuple[str, str]]:
+        """(channel, person key) of the people with unfinished events not touched since `updated_before`."""
         async with self._tx() as conn:
             rows = (
                 await conn.execute(
-                    select(*InboxItem.__table__.c)
-                    .where(InboxItem.person_key == person_key, InboxItem.status == "received", InboxItem.id < inbox_id)
-                    .order_by(InboxItem.id)
-                    .limit(100)
+                    select(InboxItem.channel, InboxItem.person_key)
+                    .where(
+                        InboxItem.status.in_(INBOX_PENDING),
+                        InboxItem.updated_at < updated_before,
+                        InboxItem.person_key.is_not(None),
+                    )
+                    .group_by(InboxItem.channel, InboxItem.person_key)
+                    .order_by(func.min(InboxItem.id))
+                    .limit(limit)
                 )
             ).all()
-        return [self._inbox(r) for r in rows]
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    async def inbox_set_aside(self, limit: int = 100) -> tuple[int, list[InboxRec]]:
+        """Events set aside after failing again and again ('failed'): how many, and the newest `limit` of
+        them without their bodies (for admins: what and when, never whose or what it said)."""
+        async with self._tx() as conn:
+            count = await conn.scalar(select(func.count()).where(InboxItem.status == "failed"))
+            rows = (
+                await conn.execute(
+                    select(*InboxItem.__table__.c)
+                    .where(InboxItem.status == "failed")
+                    .order_by(InboxItem.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return int(count or 0), [dataclasses.replace(self._inbox(r), body=None) for r in rows]
 
     async def inbox_retry(self, inbox_id: int) -> int | None:
         """Count one more attempt at an unfinished event; its attempts so far, or None when it is finished."""
@@ -1136,21 +1153,14 @@ class Store:
             )
 
     async def inbox_finish(self, inbox_id: int, status: InboxStatus) -> None:
-        """done / limited / failed: the stored event is dropped (only the dedup key stays)."""
+        """done / limited: the stored event is dropped (only the dedup key stays). failed: set aside; the
+        event stays (encrypted) until the dedup record is pruned, and the person's next event goes on."""
         _one_of(status, INBOX_STATUSES, "inbox status")
+        values: dict[str, Any] = {"status": status, "updated_at": self._now()}
+        if status != "failed":
+            values["body_enc"] = None
         async with self._tx(write=True) as conn:
-            await conn.execute(self._inbox_update(inbox_id, status, None))
-
-    def _inbox_update(self, inbox_id: int, status: str, body: str | None) -> Any:
-        return (
-            update(InboxItem)
-            .where(InboxItem.id == inbox_id)
-            .values(
-                status=status,
-                body_enc=None if body is None else self._cipher.encrypt(body),
-                updated_at=self._now(),
-            )
-        )
+            await conn.execute(update(InboxItem).where(InboxItem.id == inbox_id).values(**values))
 
     async def prune_inbox(self, received_before: datetime) -> int:
         """Forget finished events taken in before `received_before` (their dedup keys go too)."""
@@ -1160,24 +1170,22 @@ class Store:
             )
         return int(result.rowcount)
 
-    async def turn_context(self, person_key: str, inbox_id: int | None = None) -> TurnContext:
-        """The person's open case and conversation state (and an inbox row's status), in one read."""
+    async def turn_context(self, person_key: str) -> TurnContext:
+        """The person's open case and conversation state, in one read."""
         q = self._q
 
         def run(conn: Connection) -> TurnContext:
             case_row = conn.execute(q.open_case, {"b_pk": person_key}).first()
-            row = conn.execute(q.state_and_inbox, {"b_pk": person_key, "b_id": inbox_id or 0}).one()
-            status = None if inbox_id is None else row.status
+            row = conn.execute(q.state, {"b_pk": person_key}).first()
             state: dict[str, Any] = {}
             version = 0
-            if row.state is not None:
+            if row is not None:
                 loaded = json.loads(row.state)
                 state, version = (loaded if isinstance(loaded, dict) else {}), int(row.version)
             return TurnContext(
                 case=None if case_row is None else case_record(case_row),
                 state=state,
                 version=version,
-                inbox_status=cast(InboxStatus | None, status),
             )
 
         return await self._run(run, write=False)
@@ -1190,8 +1198,6 @@ class Store:
             _one_of(turn.incoming[0], KINDS, "kind")
             if turn.incoming[2] is not None:
                 _name(turn.incoming[2], "platform_message_id", 128)
-        if turn.inbox_status is not None:
-            _one_of(turn.inbox_status, INBOX_STATUSES, "inbox status")
         key = person_key(self._secret, turn.channel, turn.platform_id)
         now = self._now()
         enc = self._cipher.encrypt(turn.platform_id) if turn.touch_person else b""
@@ -1226,17 +1232,20 @@ class Store:
             if turn.outgoing:  # one multi-row INSERT ... RETURNING, ids in the order of the replies
                 rows = [{"b_pk": key, "b_case": turn.out_case_id, "b_text": t, "b_now": now} for t in turn.outgoing]
                 out_ids.extend(int(i) for i in conn.execute(q.message_out, rows).scalars())
-            if turn.inbox_id is not None and turn.inbox_status is not None:
-                body = None if turn.inbox_body is None else turn.inbox_body(tuple(out_ids))
-                conn.execute(
-                    q.inbox_set,
+            if turn.inbox is not None:
+                answer = turn.inbox.answer
+                body = None if answer is None else json.dumps({"answer": answer, "message_ids": out_ids})
+                moved = conn.execute(
+                    q.inbox_answer,
                     {
-                        "b_id": turn.inbox_id,
-                        "b_status": turn.inbox_status,
+                        "b_id": turn.inbox.id,
+                        "b_status": turn.inbox.finished_as if body is None else "answered",
                         "b_body": None if body is None else self._cipher.encrypt(body),
                         "b_now": now,
                     },
                 )
+                if moved.rowcount != 1:
+                    raise InboxMoved(f"inbox {turn.inbox.id} is no longer waiting for its turn")
             return TurnSaved(tuple(out_ids), stale)
 
         return await self._run(run, write=True)
