@@ -36,7 +36,7 @@ from typing import Any
 from bot.channels import Channels, render
 from bot.channels.base import Channel, Inbound, SendError
 from bot.settings import Settings
-from bot.storage.store import Delivery, InboxMark, InboxMoved, InboxRec, TurnWrite
+from bot.storage.store import Delivery, InboxMark, InboxMoved, InboxRec, TurnWrite, reason
 from bot.wiring import Services
 from dialogues.types import Button, Event, Reply
 
@@ -190,7 +190,7 @@ class Pipeline:
                     if pruned:
                         log.info("inbox: %d old dedup record(s) pruned", pruned)
             except Exception as e:
-                log.error("inbox sweep failed (%s); trying again later", type(e).__name__)
+                log.error("inbox sweep failed (%s); trying again later", reason(e))
 
     async def sweep(self, updated_before: datetime, *, count_attempt: bool = False) -> int:
         """Drain the people with rows untouched since `updated_before`, and handle such receipts; returns how
@@ -248,7 +248,7 @@ class Pipeline:
         try:
             ids = await self.store.inbox_add(channel.name, items)
         except Exception as e:
-            log.error("%s: events could not be stored (%s); the platform will retry", channel.name, type(e).__name__)
+            log.error("%s: events could not be stored (%s); the platform will retry", channel.name, reason(e))
             return 503, {"error": "try again"}
         welcome: dict[str, Any] | None = None
         for ib, inbox_id in zip(fresh, ids, strict=True):
@@ -287,9 +287,7 @@ class Pipeline:
             await self.store.record_deliveries([Delivery(mid, "sent") for mid in saved.out_ids])
             return body
         except Exception as e:
-            log.error(
-                "%s: the welcome message could not be prepared (inbox %d, %s)", channel.name, inbox_id, type(e).__name__
-            )
+            log.error("%s: the welcome message could not be prepared (inbox %d, %s)", channel.name, inbox_id, reason(e))
             self.drain(channel.name, person)
             return None
 
@@ -321,9 +319,7 @@ class Pipeline:
             raise
         except Exception as e:
             # The rows stay unfinished: the sweep drains this person again later.
-            log.error(
-                "%s: a person's events could not be handled now (%s); retried later", channel_name, type(e).__name__
-            )
+            log.error("%s: a person's events could not be handled now (%s); retried later", channel_name, reason(e))
         finally:
             self._draining.pop(person, None)
 
@@ -348,12 +344,12 @@ class Pipeline:
                 "%s: inbox %d failed (%s), attempt %d of %d",
                 channel.name,
                 rec.id,
-                type(e).__name__,
+                reason(e),
                 attempts or 0,
                 MAX_ATTEMPTS,
             )
             if attempts is not None and attempts >= MAX_ATTEMPTS:
-                await self._set_aside(rec, type(e).__name__)
+                await self._set_aside(rec, reason(e))
             else:
                 await asyncio.sleep(RETRY_PAUSE * (attempts or 1))
 
@@ -408,9 +404,7 @@ class Pipeline:
         except asyncio.CancelledError:
             raise
         except Exception as e:
-            log.error(
-                "%s: inbox %d could not be handled (%s); the sweep retries it", channel.name, inbox_id, type(e).__name__
-            )
+            log.error("%s: inbox %d could not be handled (%s); the sweep retries it", channel.name, inbox_id, reason(e))
 
     async def _receipt(self, channel: Channel, inbox_id: int, ib: Inbound) -> None:
         if ib.receipt_for and ib.receipt_status in ("delivered", "seen", "failed"):

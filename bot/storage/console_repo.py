@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.storage.console_models import ROLES, AuditEntry, CaseNote, ConsoleSession, PushedMessage, User
 from bot.storage.engine import WRITE
 from bot.storage.models import Case, CaseEvent, Message
-from bot.storage.store import CaseRec, Store, UnknownCase, case_record
+from bot.storage.store import CaseRec, Store, UnknownCase, case_record, redact_errors
 
 MAX_NAME = 64
 MAX_NOTE = 4000
@@ -96,6 +96,7 @@ def _check_name(value: str, what: str) -> None:
 ANY = object()  # transition(): any assignee
 
 
+@redact_errors
 class ConsoleRepo:
     """`ConsoleRepo(store)`: shares the store's engine, clock and transaction set-up."""
 

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
+import inspect
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -40,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
@@ -66,6 +69,7 @@ from bot.storage.models import (
 )
 
 T = TypeVar("T")
+C = TypeVar("C")
 Direction = Literal["in", "out", "mediator"]
 Kind = Literal["text", "payload", "image", "audio", "video", "file", "sticker", "location", "other"]
 DeliveryStatus = Literal["sent", "delivered", "seen", "failed"]
@@ -87,6 +91,49 @@ MAX_ACTOR = 64
 
 class StoreError(Exception):
     """Base of the storage errors."""
+
+
+class StorageFailure(StoreError):
+    """A database or driver error, named by the operation and the error's type only (e.g.
+    "Store.record_turn: DataError"). The driver's own message can quote a statement's parameters (a
+    person's text: `invalid input for query argument $5: '...'`), so it is neither kept nor chained."""
+
+
+def _is_driver_error(e: BaseException) -> bool:
+    return isinstance(e, SQLAlchemyError | sqlite3.Error) or type(e).__module__.startswith("asyncpg")
+
+
+def _driver_error_name(e: BaseException) -> str:
+    orig = getattr(e, "orig", None)
+    return type(orig if isinstance(orig, BaseException) else e).__name__
+
+
+def redact_errors(cls: type[C]) -> type[C]:
+    """Class decorator: every public coroutine method turns driver errors into StorageFailure."""
+    for name, fn in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.iscoroutinefunction(fn):
+            continue
+        setattr(cls, name, _redacting(fn, f"{cls.__name__}.{name}"))
+    return cls
+
+
+def _redacting(fn: Callable[..., Awaitable[T]], what: str) -> Callable[..., Awaitable[T]]:
+    @functools.wraps(fn)
+    async def method(*args: Any, **kwargs: Any) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except Exception as e:
+            if not _is_driver_error(e):
+                raise
+            failure = StorageFailure(f"{what}: {_driver_error_name(e)}")
+        raise failure  # outside the except block: no chained driver message in any traceback
+
+    return method
+
+
+def reason(e: BaseException) -> str:
+    """How a caught error is named in a log line: a StorageFailure by its (safe) message, else its type."""
+    return str(e) if isinstance(e, StorageFailure) else type(e).__name__
 
 
 class StaleState(StoreError):
@@ -458,6 +505,7 @@ class _Queries:
         }
 
 
+@redact_errors
 class Store:
     """Open with `await Store.open(url, user_key_secret, data_key)`; close with `await store.close()`."""
 
