@@ -22,9 +22,9 @@ from bot.accounts.auth import LoginRefused, csrf_ok
 from bot.accounts.roles import CASE_ROLES, can_view_case
 from bot.handoff.cases import OUTCOMES, AlreadyTaken, NotYours, TransitionError
 from bot.handoff.service import Handoff, open_handoff
-from bot.storage.console_repo import ANY, NoteRec, SessionRec
+from bot.storage.console_repo import NoteRec, SessionRec
 from bot.storage.models import CASE_STATUSES
-from bot.storage.store import CaseRec, MessageRec, UnknownCase
+from bot.storage.store import ANY, CaseRec, MessageRec, UnknownCase
 from bot.webhooks import CHANNELS
 from bot.wiring import Services
 

@@ -85,6 +85,20 @@ DELIVERY_REPLACES: dict[str, tuple[str, ...]] = {
     "delivered": ("sent", "failed", "delivered"),
     "seen": ("sent", "failed", "delivered", "seen"),
 }
+# The case lifecycle, the one table every move of a case goes through (bot.handoff.cases explains it to
+# people; the console, the timers and the tests move cases only through Store.move_case):
+#   queued --claim--> assigned --close--> closed
+#      |                  \--release--> released   (back to the bot)
+#      \--close--> closed
+CASE_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("queued", "claim"): "assigned",
+    ("queued", "close"): "closed",
+    ("assigned", "close"): "closed",
+    ("assigned", "release"): "released",
+}
+CASE_ACTIONS = ("claim", "release", "close")
+CASE_EVENT = {"claim": "assigned", "close": "closed", "release": "released"}  # the case event a move writes
+ANY: Any = object()  # move_case(assignee=ANY): whoever the case is assigned to
 OPEN_CASE_ATTEMPTS = 8
 MAX_ACTOR = 64
 
@@ -137,7 +151,7 @@ def reason(e: BaseException) -> str:
 
 
 class StaleState(StoreError):
-    """save_state: the stored version is not the one the caller loaded (someone saved in between)."""
+    """The stored conversation state is not the version the caller loaded (someone saved in between)."""
 
 
 class UnknownPerson(StoreError, LookupError):
@@ -627,7 +641,7 @@ class Store:
     async def person(self, channel: str, platform_id: str, language: str | None = None) -> PersonRef:
         """Get or create the person behind a platform id; records that they were seen now.
 
-        `language` is stored for a new person (or one without a language); use set_language to change it.
+        `language` is stored for a new person (or one without a language).
         """
         _name(channel, "channel", 32)
         if language is not None:
@@ -668,18 +682,10 @@ class Store:
             row = (await conn.execute(select(Person.channel, Person.language).where(Person.key == person_key))).first()
         return None if row is None else PersonRef(key=person_key, channel=row.channel, language=row.language)
 
-    async def set_language(self, person_key: str, language: str | None) -> None:
-        if language is not None:
-            _name(language, "language", 16)
-        async with self._tx(write=True) as conn:
-            result = await conn.execute(update(Person).where(Person.key == person_key).values(language=language))
-            if result.rowcount != 1:
-                raise UnknownPerson(person_key)
-
     # -- conversation state ---------------------------------------------------------------------
 
     async def load_state(self, person_key: str) -> tuple[dict[str, Any], int]:
-        """(state, version); ({}, 0) when nothing was saved yet. Pass the version back to save_state."""
+        """(state, version); ({}, 0) when nothing was saved yet."""
         async with self._tx() as conn:
             row = (
                 await conn.execute(
@@ -690,37 +696,6 @@ class Store:
             return {}, 0
         state = json.loads(row.state)
         return (state if isinstance(state, dict) else {}), int(row.version)
-
-    async def save_state(self, person_key: str, state: dict[str, Any], version: int) -> int:
-        """Save if the stored version is still `version` (0: nothing stored); returns the new version.
-
-        Raises StaleState when another writer saved in between (reload, re-apply, retry) and
-        UnknownPerson when the person does not exist.
-        """
-        payload = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
-        now = self._now()
-        try:
-            async with self._tx(write=True) as conn:
-                if version == 0:
-                    ins = self._upsert(Conversation).values(
-                        person_key=person_key, state=payload, version=1, updated_at=now
-                    )
-                    stmt = ins.on_conflict_do_nothing(index_elements=[Conversation.person_key])
-                    row = (await conn.execute(stmt.returning(Conversation.version))).first()
-                else:
-                    row = (
-                        await conn.execute(
-                            update(Conversation)
-                            .where(Conversation.person_key == person_key, Conversation.version == version)
-                            .values(state=payload, version=version + 1, updated_at=now)
-                            .returning(Conversation.version)
-                        )
-                    ).first()
-        except IntegrityError as e:
-            raise UnknownPerson(person_key) from e
-        if row is None:
-            raise StaleState(f"conversation state changed since version {version}")
-        return int(row.version)
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -967,47 +942,55 @@ class Store:
             ).all()
         return [_event(r) for r in rows]
 
-    async def _transition(
+    async def move_case(
         self,
         case_id: int,
-        from_statuses: tuple[str, ...],
-        values: dict[str, Any],
-        kind: str,
+        action: str,
         actor: str,
-        data: dict[str, Any],
+        *,
+        from_status: str | None = None,
+        assignee: object = ANY,
+        outcome: str | None = None,
+        reason: str | None = None,
     ) -> CaseRec | None:
+        """Move a case by CASE_TRANSITIONS, with its case event, in one conditional update: claim (the actor
+        becomes the assignee), close (with `outcome`) or release (with an optional `reason`).
+
+        Only from `from_status` when given (the status as the caller saw it), else from any status the
+        action leaves; only while the assignee is `assignee` unless ANY. None when the case was not in
+        such a state (someone else moved it first): two processes racing cannot both win."""
+        if action not in CASE_ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(CASE_ACTIONS)}")
         _name(actor, "actor")
+        sources = tuple(s for (s, a) in CASE_TRANSITIONS if a == action and from_status in (None, s))
+        if not sources:
+            return None
+        (target,) = {CASE_TRANSITIONS[(s, action)] for s in sources}
         now = self._now()
+        values: dict[str, Any] = {"status": target, "updated_at": now}
+        data: dict[str, Any] = {}
+        if action == "claim":
+            values["assignee"] = actor
+        elif action == "close":
+            if not outcome:
+                raise ValueError("closing a case needs an outcome")
+            _name(outcome, "outcome")
+            values |= {"outcome": outcome, "closed_at": now}
+            data = {"outcome": outcome} | ({"from": from_status} if from_status else {})
+        else:
+            values["closed_at"] = now
+            data = {"reason": reason}
+        conditions: list[Any] = [Case.id == case_id, Case.status.in_(sources)]
+        if assignee is not ANY:
+            conditions.append(Case.assignee.is_(None) if assignee is None else Case.assignee == assignee)
         async with self._tx(write=True) as conn:
             row = (
-                await conn.execute(
-                    update(Case)
-                    .where(Case.id == case_id, Case.status.in_(from_statuses))
-                    .values(updated_at=now, **values)
-                    .returning(*CASE_COLUMNS)
-                )
+                await conn.execute(update(Case).where(*conditions).values(**values).returning(*CASE_COLUMNS))
             ).first()
             if row is None:
                 return None
-            await self._add_event(conn, case_id, kind, actor, data, now)
+            await self._add_event(conn, case_id, CASE_EVENT[action], actor, data, now)
         return case_record(row)
-
-    async def claim_case(self, case_id: int, mediator: str) -> CaseRec | None:
-        """queued -> assigned to `mediator`, atomically: None when the case is not queued (someone was first)."""
-        return await self._transition(
-            case_id, ("queued",), {"status": "assigned", "assignee": mediator}, "assigned", mediator, {}
-        )
-
-    async def close_case(self, case_id: int, actor: str, outcome: str) -> CaseRec | None:
-        """Open -> closed with an outcome; None when the case is not open."""
-        _name(outcome, "outcome")
-        values = {"status": "closed", "outcome": outcome, "closed_at": self._now()}
-        return await self._transition(case_id, OPEN_STATUSES, values, "closed", actor, {"outcome": outcome})
-
-    async def release_case(self, case_id: int, actor: str, reason: str | None = None) -> CaseRec | None:
-        """Open -> released (the bot takes the person back); None when the case is not open."""
-        values = {"status": "released", "closed_at": self._now()}
-        return await self._transition(case_id, OPEN_STATUSES, values, "released", actor, {"reason": reason})
 
     # -- privacy --------------------------------------------------------------------------------
 
@@ -1029,13 +1012,6 @@ class Store:
                 .values(person_key=None, body_enc=None)
             )
         await self._scrub()
-
-    async def person_data_summary(self, person_key: str) -> dict[str, int]:
-        """What is kept about a person: {"messages": n, "cases": n}."""
-        async with self._tx() as conn:
-            messages = await conn.scalar(select(func.count()).where(Message.person_key == person_key))
-            cases = await conn.scalar(select(func.count()).where(Case.person_key == person_key))
-        return {"messages": int(messages or 0), "cases": int(cases or 0)}
 
     async def prune_messages(self, retention_days: int, now: datetime | None = None) -> int:
         """Blank the text of messages past retention; returns how many were blanked.
