@@ -21,7 +21,7 @@ from bot.coordination import Coordination, MemoryCoordination
 from bot.settings import Settings
 from bot.shifts import shift_status
 from bot.storage.console_repo import ConsoleRepo
-from bot.storage.store import CaseRec, Store, TurnWrite
+from bot.storage.store import CaseRec, Store, TurnContext, TurnWrite
 from content import Content
 from dialogues.engine import Engine
 from dialogues.types import Context, EraseData, Event, OpenCase, Reply
@@ -105,11 +105,20 @@ class Dispatcher:
         for what, case in turn.told:
             await self._tell(what, case)
 
-    async def turn(self, channel: str, platform_id: str, event: Event, platform_message_id: str | None = None) -> Turn:
-        """Decide one turn: read the person's case and state, understand, step. Effects that need the person
-        (a case opened, data erased) are written here; the rest is returned as `Turn.write`."""
+    async def turn(
+        self,
+        channel: str,
+        platform_id: str,
+        event: Event,
+        platform_message_id: str | None = None,
+        *,
+        context: TurnContext | None = None,
+    ) -> Turn:
+        """Decide one turn: read the person's case and state (unless the caller read them, under the same
+        lock, as `context`), understand, step. Effects that need the person (a case opened, data erased)
+        are written here; the rest is returned as `Turn.write`."""
         key = self.store.key_for(channel, platform_id)
-        ctx = await self.store.turn_context(key)
+        ctx = context if context is not None else await self.store.turn_context(key)
         limit = self.settings.server.max_message_chars
         case = ctx.case
         in_case_id = case.id if case else None

@@ -36,7 +36,7 @@ from typing import Any
 from bot.channels import Channels, render
 from bot.channels.base import Channel, Inbound, SendError
 from bot.settings import Settings
-from bot.storage.store import Delivery, InboxMark, InboxMoved, InboxRec, TurnWrite, reason
+from bot.storage.store import Delivery, InboxMark, InboxMoved, InboxRec, TurnContext, TurnWrite, reason
 from bot.wiring import Services
 from dialogues.types import Button, Event, Reply
 
@@ -308,11 +308,16 @@ class Pipeline:
             while True:
                 self._draining[person] = False
                 async with self.coordination.hold(person):
-                    while not self._closing:
-                        rec = await self.store.inbox_next(person)
+                    more = True
+                    while more and not self._closing:
+                        rec, more, context = await self.store.inbox_next(person)
                         if rec is None:
                             break
-                        await self._handle(channel_name, rec)
+                        self._draining[person] = False
+                        finished = await self._handle(channel_name, rec, context)
+                        # Look again if more rows were waiting, more came in here meanwhile, or this one is to
+                        # be tried again; rows taken in by another process come with that process's own drain.
+                        more = more or self._draining[person] or not finished
                 if self._closing or not self._draining[person]:
                     return
         except asyncio.CancelledError:
@@ -323,7 +328,8 @@ class Pipeline:
         finally:
             self._draining.pop(person, None)
 
-    async def _handle(self, channel_name: str, rec: InboxRec) -> None:
+    async def _handle(self, channel_name: str, rec: InboxRec, context: TurnContext) -> bool:
+        """Handle one row; False when it failed and is to be tried again."""
         channel = self.channels.get(rec.channel)
         if channel is None:
             raise RuntimeError(f"the {rec.channel} channel is off")
@@ -333,11 +339,11 @@ class Pipeline:
             if rec.status == "answered":
                 await self._send_answer(channel, rec)
             else:
-                await self._answer(channel, rec, parse_inbound_body(rec.channel, rec.key, rec.body))
+                await self._answer(channel, rec, parse_inbound_body(rec.channel, rec.key, rec.body), context)
         except asyncio.CancelledError:
             raise
         except InboxMoved:
-            return  # handled meanwhile by another process (its lock had expired)
+            return True  # handled meanwhile by another process (its lock had expired)
         except Exception as e:
             attempts = await self.store.inbox_retry(rec.id)
             log.warning(
@@ -350,8 +356,10 @@ class Pipeline:
             )
             if attempts is not None and attempts >= MAX_ATTEMPTS:
                 await self._set_aside(rec, reason(e))
-            else:
-                await asyncio.sleep(RETRY_PAUSE * (attempts or 1))
+                return True
+            await asyncio.sleep(RETRY_PAUSE * (attempts or 1))
+            return False
+        return True
 
     async def _set_aside(self, rec: InboxRec, why: str) -> None:
         await self.store.inbox_finish(rec.id, "failed")
@@ -364,7 +372,7 @@ class Pipeline:
             why,
         )
 
-    async def _answer(self, channel: Channel, rec: InboxRec, ib: Inbound) -> None:
+    async def _answer(self, channel: Channel, rec: InboxRec, ib: Inbound, context: TurnContext) -> None:
         event = ib.event or START
         acknowledge = getattr(channel, "acknowledge", None)
         if acknowledge is not None and ib.callback_id and rec.attempts == 0:
@@ -378,7 +386,7 @@ class Pipeline:
             await self.store.record_turn(dataclasses.replace(write, inbox=InboxMark(rec.id, None, "limited")))
             self._limited.discard(rec.id)
             return
-        turn = await self.dispatcher.turn(channel.name, ib.user_id, event, ib.dedup_key)
+        turn = await self.dispatcher.turn(channel.name, ib.user_id, event, ib.dedup_key, context=context)
         answer = answer_body(ib.user_id, turn.replies) if turn.replies else None
         saved = await self.store.record_turn(dataclasses.replace(turn.write, inbox=InboxMark(rec.id, answer)))
         await self.dispatcher.after(turn, stale=saved.stale)

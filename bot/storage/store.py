@@ -451,7 +451,7 @@ class _Queries:
             select(*InboxItem.__table__.c)
             .where(InboxItem.person_key == bindparam("b_pk"), InboxItem.status.in_(INBOX_PENDING))
             .order_by(InboxItem.id)
-            .limit(1)
+            .limit(2)
         )
         self.open_case = select(*CASE_COLUMNS).where(
             Case.person_key == bindparam("b_pk"), Case.status.in_(OPEN_STATUSES)
@@ -1120,13 +1120,15 @@ class Store:
             ).all()
         return [self._inbox(r) for r in rows]
 
-    async def inbox_next(self, person_key: str) -> InboxRec | None:
-        """The person's oldest unfinished event (received, or answered and not fully sent), if any."""
+    async def inbox_next(self, person_key: str) -> tuple[InboxRec | None, bool, TurnContext]:
+        """The person's oldest unfinished event (received, or answered and not fully sent) if any, whether
+        more are waiting after it, and what a turn reads (open case, conversation state): one read."""
         q = self._q
 
-        def run(conn: Connection) -> InboxRec | None:
-            row = conn.execute(q.inbox_next, {"b_pk": person_key}).first()
-            return None if row is None else self._inbox(row)
+        def run(conn: Connection) -> tuple[InboxRec | None, bool, TurnContext]:
+            rows = conn.execute(q.inbox_next, {"b_pk": person_key}).all()
+            rec = self._inbox(rows[0]) if rows else None
+            return rec, len(rows) > 1, self._turn_context(conn, person_key)
 
         return await self._run(run, write=False)
 
@@ -1196,23 +1198,17 @@ class Store:
 
     async def turn_context(self, person_key: str) -> TurnContext:
         """The person's open case and conversation state, in one read."""
-        q = self._q
+        return await self._run(lambda conn: self._turn_context(conn, person_key), write=False)
 
-        def run(conn: Connection) -> TurnContext:
-            case_row = conn.execute(q.open_case, {"b_pk": person_key}).first()
-            row = conn.execute(q.state, {"b_pk": person_key}).first()
-            state: dict[str, Any] = {}
-            version = 0
-            if row is not None:
-                loaded = json.loads(row.state)
-                state, version = (loaded if isinstance(loaded, dict) else {}), int(row.version)
-            return TurnContext(
-                case=None if case_row is None else case_record(case_row),
-                state=state,
-                version=version,
-            )
-
-        return await self._run(run, write=False)
+    def _turn_context(self, conn: Connection, person_key: str) -> TurnContext:
+        case_row = conn.execute(self._q.open_case, {"b_pk": person_key}).first()
+        row = conn.execute(self._q.state, {"b_pk": person_key}).first()
+        state: dict[str, Any] = {}
+        version = 0
+        if row is not None:
+            loaded = json.loads(row.state)
+            state, version = (loaded if isinstance(loaded, dict) else {}), int(row.version)
+        return TurnContext(case=None if case_row is None else case_record(case_row), state=state, version=version)
 
     async def record_turn(self, turn: TurnWrite) -> TurnSaved:
         """Write one turn in one transaction: the person (created or marked seen), the incoming message,

@@ -69,8 +69,9 @@ async def test_next_pending_retry_set_aside_and_prune(store: Store, backend: Bac
     assert a is not None and b is not None and c is not None
     assert [r.id for r in await store.inbox_pending(LATER)] == [a, b, c]
     assert await store.inbox_pending(datetime.now(UTC) - timedelta(hours=1)) == []
-    first = await store.inbox_next("pk")
-    assert first is not None and first.id == a and await store.inbox_next("nobody") is None
+    first, more, context = await store.inbox_next("pk")
+    assert first is not None and first.id == a and (await store.inbox_next("nobody"))[0] is None
+    assert more and context.version == 0 and context.case is None
     assert await store.inbox_people(LATER) == [("telegram", "pk"), ("telegram", "other")]
     (later,) = await store.inbox_add("telegram", [("4", "message", "{}", "received", "pk")])
     (alone,) = await store.inbox_add("telegram", [("5", "message", "{}", "received", "nobody-before")])
@@ -79,7 +80,8 @@ async def test_next_pending_retry_set_aside_and_prune(store: Store, backend: Bac
     assert await store.inbox_retry(a) == 1 and await store.inbox_retry(a) == 2
     await store.inbox_finish(a, "failed")  # set aside: the person's next event is next
     assert await store.inbox_retry(a) is None
-    nxt = await store.inbox_next("pk")
+    nxt, more, _ = await store.inbox_next("pk")
+    assert not more
     assert nxt is not None and nxt.id == b
     count, aside = await store.inbox_set_aside()
     assert count == 1 and [(r.id, r.status, r.attempts, r.body) for r in aside] == [(a, "failed", 2, None)]
