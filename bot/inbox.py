@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 START = Event("payload", payload="/start")
 MAX_ATTEMPTS = 3  # a row that failed this many times is set aside
-MAX_STARTS = 10  # a row still unfinished after this many start-ups (it may crash the process) is set aside
 RETRY_PAUSE = 0.25  # seconds before the next attempt, times the attempts so far
 SWEEP_EVERY = 15.0  # seconds between looks for rows left unfinished
 STALE_AFTER = 10.0  # an unfinished row untouched this long is drained again (the lock keeps processes apart)
@@ -153,7 +152,7 @@ class Pipeline:
 
     async def start(self) -> None:
         """Resume what a previous run left unfinished, then keep sweeping now and then."""
-        await self.sweep(datetime.now(UTC), count_attempt=True)
+        await self.sweep(datetime.now(UTC))
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     async def stop(self, grace: float | None = None) -> None:
@@ -192,19 +191,12 @@ class Pipeline:
             except Exception as e:
                 log.error("inbox sweep failed (%s); trying again later", reason(e))
 
-    async def sweep(self, updated_before: datetime, *, count_attempt: bool = False) -> int:
+    async def sweep(self, updated_before: datetime) -> int:
         """Drain the people with rows untouched since `updated_before`, and handle such receipts; returns how
-        many people were drained. `count_attempt` (start-up): each unfinished row counts one attempt, so an
-        event that crashes the process again and again is set aside after MAX_STARTS start-ups."""
-        people = await self.store.inbox_people(updated_before)  # before counting attempts touches the rows
+        many people were drained."""
         for rec in await self.store.inbox_pending(updated_before):
             if self._closing:
                 return 0
-            if count_attempt:
-                attempts = await self.store.inbox_retry(rec.id)
-                if attempts is not None and attempts > MAX_STARTS:
-                    await self._set_aside(rec, "unfinished at start-up")
-                    continue
             if rec.person_key is None and rec.kind == "delivery" and rec.body is not None:
                 channel = self.channels.get(rec.channel)
                 if channel is not None:
@@ -212,6 +204,7 @@ class Pipeline:
                     self._track(self._guard(channel, rec.id, self._receipt(channel, rec.id, ib)))
             elif rec.person_key is None:
                 await self.store.inbox_finish(rec.id, "done")  # nothing to answer it with
+        people = await self.store.inbox_people(updated_before)
         for channel_name, person in people:
             self.drain(channel_name, person)
         return len(people)
