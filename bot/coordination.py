@@ -1,9 +1,11 @@
-"""Coordination between bot processes: dedup, per-conversation locks and rate limits, behind one contract.
+"""Coordination between bot processes: once-only ticks, per-conversation locks and rate limits, one contract.
 
 `MemoryCoordination` is the embedded default (one process). `RedisCoordination` (SIGURNO_REDIS_URL)
-lets several processes serve the same bot: dedup is `SET NX EX`, the conversation lock is a Redis
-key holding a random token (taken with `SET NX PX`, renewed while held, released only by its holder
-through a token-checked script), and rate limits are fixed one-minute windows (`INCR` + `EXPIRE`).
+lets several processes serve the same bot: first_seen (the handoff timers' once per tick) is
+`SET NX EX`, the conversation lock is a Redis key holding a random token (taken with `SET NX PX`,
+renewed while held, released only by its holder through a token-checked script), and rate limits are
+fixed one-minute windows (`INCR` + `EXPIRE`). Which webhook event is new is decided by the database
+(bot.inbox), never here.
 A configured Redis that cannot be reached stops start-up: the bot never falls back to memory
 silently, because two processes each with their own memory would answer the same message twice.
 
@@ -93,13 +95,6 @@ class Coordination(ABC):
         """The per-person message limit (limits.person_per_minute)."""
         return await self.hit(f"p:{person_key}", self.limits.person_per_minute)
 
-    async def admit(self, channel: str, key: str, ttl: float, person_key: str) -> tuple[bool, bool]:
-        """first_seen, and for a first sighting also allow(person_key): (first, allowed). One round trip
-        with Redis; a repeat is not counted against the person."""
-        if not await self.first_seen(channel, key, ttl):
-            return False, False
-        return True, await self.allow(person_key)
-
     async def allow_ip(self, address: str, scope: str) -> bool:
         """A per-address limit: scope "web" (web chat messages), "web_updates" (the page's polling, its own
         bucket at four times the message limit so open tabs never starve real messages) or "bad_webhook"."""
@@ -165,15 +160,6 @@ _RENEW = (
 )
 
 
-# first_seen and the person's rate count in one round trip: count only what is seen for the first time.
-_ADMIT = """
-if not redis.call('set', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return {0, 0} end
-local n = redis.call('incr', KEYS[2])
-redis.call('expire', KEYS[2], ARGV[2])
-return {1, n}
-"""
-
-
 class RedisCoordination(Coordination):
     """Several processes: open with `await RedisCoordination.open(url, limits)`."""
 
@@ -196,7 +182,6 @@ class RedisCoordination(Coordination):
         self._local = KeyedLocks()  # waiters in this process queue here (FIFO) instead of polling Redis
         self._release = self._r.register_script(_RELEASE)
         self._renew = self._r.register_script(_RENEW)
-        self._admit = self._r.register_script(_ADMIT)
 
     @classmethod
     async def open(
@@ -226,13 +211,6 @@ class RedisCoordination(Coordination):
 
     async def forget(self, channel: str, key: str) -> None:
         await self._r.delete(f"{self._prefix}seen:{channel}:{key}")
-
-    async def admit(self, channel: str, key: str, ttl: float, person_key: str) -> tuple[bool, bool]:
-        per = WINDOW_SECONDS
-        rate_key = f"{self._prefix}rl:p:{person_key}:{int(time.time() // per)}"
-        seen_key = f"{self._prefix}seen:{channel}:{key}"
-        first, count = await self._admit(keys=[seen_key, rate_key], args=[max(1, int(ttl * 1000)), int(per * 2) + 1])
-        return bool(first), bool(first) and int(count) <= self.limits.person_per_minute
 
     def hold(self, person_key: str) -> AbstractAsyncContextManager[None]:
         return self._hold(person_key)

@@ -1,17 +1,17 @@
-"""One inbound event, start to finish: lock the conversation, record, understand, step, store, reply.
+"""One inbound event: lock the conversation, understand, step, store; the replies are returned.
 
-The same path serves every channel (web chat, terminal, and the messaging platforms). Replies are
+The same turn serves every channel (web chat, terminal, and the messaging platforms). `turn()` decides
+and returns the replies with the write to make; `handle()` / `handle_locked()` also write it (the web
+chat and terminal), while the webhook inbox writes it together with its own bookkeeping. Replies are
 returned, not sent: the caller's channel sends them. The conversation lock comes from
 bot.coordination (in-process by default, Redis across processes). A turn reads once (open case,
-state) and writes once (person, incoming message, state, replies, inbox row) in the common case;
-a turn that opens a case or erases data writes the incoming message first, because the case needs
-the person.
+state) and writes once (person, incoming message, state, replies) in the common case; a turn that
+opens a case or erases data writes the incoming message first, because the case needs the person.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,10 +21,10 @@ from bot.coordination import Coordination, MemoryCoordination
 from bot.settings import Settings
 from bot.shifts import shift_status
 from bot.storage.console_repo import ConsoleRepo
-from bot.storage.store import CaseRec, Store, TurnWrite
+from bot.storage.store import CaseRec, Store, TurnContext, TurnWrite
 from content import Content
 from dialogues.engine import Engine
-from dialogues.types import Button, Context, EraseData, Event, OpenCase, Reply
+from dialogues.types import Context, EraseData, Event, OpenCase, Reply
 from nlu.pipeline import Nlu
 from nlu.types import NluResult
 
@@ -44,27 +44,17 @@ class Outcome:
     message_ids: tuple[int, ...] = ()  # the stored replies, in order (empty when the person was erased)
 
 
-def answer_body(platform_id: str, replies: tuple[Reply, ...], message_ids: tuple[int, ...]) -> str:
-    """The answer of an inbox event, kept (encrypted) until it is sent, so a restart can finish sending it."""
-    return json.dumps(
-        {
-            "user_id": platform_id,
-            "replies": [
-                {"text": r.text, "buttons": [[b.title, b.payload] for b in r.buttons], "sensitive": r.sensitive}
-                for r in replies
-            ],
-            "message_ids": list(message_ids),
-        },
-        ensure_ascii=False,
-    )
+@dataclass(frozen=True)
+class Turn:
+    """One turn decided and not yet written: the caller writes `write` (in one transaction, with whatever
+    it must record alongside) and then calls Dispatcher.after(turn)."""
 
-
-def parse_answer_body(body: str) -> tuple[str, tuple[Reply, ...], tuple[int, ...]]:
-    data = json.loads(body)
-    replies = tuple(
-        Reply(r["text"], tuple(Button(t, p) for t, p in r["buttons"]), bool(r["sensitive"])) for r in data["replies"]
-    )
-    return str(data["user_id"]), replies, tuple(int(i) for i in data["message_ids"])
+    replies: tuple[Reply, ...]
+    person_key: str
+    write: TurnWrite
+    case_id: int | None = None
+    silent: bool = False
+    told: tuple[tuple[str, CaseRec | None], ...] = ()  # what the case listeners hear once it is written
 
 
 class Dispatcher:
@@ -96,29 +86,39 @@ class Dispatcher:
     ) -> Outcome:
         """Lock the person's conversation and run one turn."""
         async with self.coordination.hold(self.store.key_for(channel, platform_id)):
-            outcome = await self.handle_locked(channel, platform_id, event, platform_message_id)
-        assert outcome is not None  # only an inbox turn can be skipped
-        return outcome
+            return await self.handle_locked(channel, platform_id, event, platform_message_id)
 
     async def handle_locked(
+        self, channel: str, platform_id: str, event: Event, platform_message_id: str | None = None
+    ) -> Outcome:
+        """One turn, written; the caller holds the conversation lock (coordination.hold(store.key_for(...)))."""
+        turn = await self.turn(channel, platform_id, event, platform_message_id)
+        saved = await self.store.record_turn(turn.write)
+        await self.after(turn, stale=saved.stale)
+        return Outcome(turn.replies, turn.person_key, turn.case_id, turn.silent, saved.out_ids)
+
+    async def after(self, turn: Turn, *, stale: bool = False) -> None:
+        """Once the turn is written: tell the case listeners."""
+        if stale:
+            # Another process answered this person in between; its state stands, ours is dropped.
+            log.warning("conversation state changed concurrently; keeping the newer one")
+        for what, case in turn.told:
+            await self._tell(what, case)
+
+    async def turn(
         self,
         channel: str,
         platform_id: str,
         event: Event,
         platform_message_id: str | None = None,
         *,
-        inbox_id: int | None = None,
-    ) -> Outcome | None:
-        """One turn; the caller holds the conversation lock (coordination.hold(store.key_for(...))).
-
-        With `inbox_id`, the turn runs only while that inbox row is still 'received' (else None: it was
-        handled already), and the row moves on in the same transaction as the turn: to 'answered' with
-        the answer kept for sending, or to 'done' when the bot stays silent.
-        """
+        context: TurnContext | None = None,
+    ) -> Turn:
+        """Decide one turn: read the person's case and state (unless the caller read them, under the same
+        lock, as `context`), understand, step. Effects that need the person (a case opened, data erased)
+        are written here; the rest is returned as `Turn.write`."""
         key = self.store.key_for(channel, platform_id)
-        ctx = await self.store.turn_context(key, inbox_id)
-        if inbox_id is not None and ctx.inbox_status != "received":
-            return None
+        ctx = context if context is not None else await self.store.turn_context(key)
         limit = self.settings.server.max_message_chars
         case = ctx.case
         in_case_id = case.id if case else None
@@ -128,33 +128,15 @@ class Dispatcher:
         )
         base = TurnWrite(channel, platform_id, incoming=(kind, stored_text, platform_message_id), in_case_id=in_case_id)
 
-        def answered(turn: TurnWrite, replies: tuple[Reply, ...]) -> TurnWrite:
-            """The turn, plus moving the inbox row on: 'answered' (the answer kept for sending) or 'done'."""
-            if inbox_id is None:
-                return turn
-            if not replies:
-                return dataclasses.replace(turn, inbox_id=inbox_id, inbox_status="done")
-            return dataclasses.replace(
-                turn,
-                inbox_id=inbox_id,
-                inbox_status="answered",
-                inbox_body=lambda ids: answer_body(platform_id, replies, ids),
-            )
-
         if case is not None and case.status == "assigned":
             # A mediator has this chat: the bot stays silent, the message waits in the transcript.
-            await self.store.record_turn(answered(base, ()))
-            await self._tell("message", case)
-            return Outcome((), key, case.id, silent=True)
+            return Turn((), key, base, case.id, silent=True, told=(("message", case),))
 
         state, version = ctx.state, ctx.version
         lang = str(state.get("lang") or "bg")
         if event.kind == "text" and len(event.text) > limit:
             reply = Reply(self.content.text("too_long", lang, limit=limit))
-            saved = await self.store.record_turn(
-                answered(dataclasses.replace(base, outgoing=(reply.text,), out_case_id=in_case_id), (reply,))
-            )
-            return Outcome((reply,), key, message_ids=saved.out_ids)
+            return Turn((reply,), key, dataclasses.replace(base, outgoing=(reply.text,), out_case_id=in_case_id))
 
         nlu: NluResult | None = None
         if event.kind == "text":
@@ -194,22 +176,14 @@ class Dispatcher:
                     await self.store.erase_person(key)
                     log.info("person data erased on request")
                     await self._tell("erased", case)
-                    if inbox_id is not None:
-                        await self.store.record_turn(
-                            answered(dataclasses.replace(base, touch_person=False), result.replies)
-                        )
-                    return Outcome(result.replies, key, case_id)
-        turn = dataclasses.replace(
+                    # Nothing of the person is written again (the replies are sent, not stored).
+                    return Turn(result.replies, key, TurnWrite(channel, platform_id, touch_person=False), case_id)
+        write = dataclasses.replace(
             base,
             state=result.state,
             version=version,
             outgoing=tuple(r.text for r in result.replies),
             out_case_id=case_id,
         )
-        saved = await self.store.record_turn(answered(turn, result.replies))
-        if saved.stale:
-            # Another process answered this person in between; its state stands, ours is dropped.
-            log.warning("conversation state changed concurrently; keeping the newer one")
-        if case is not None:
-            await self._tell("message", case)  # the person wrote while their case waits in the queue
-        return Outcome(result.replies, key, case_id, message_ids=saved.out_ids)
+        # The person wrote while their case waits in the queue: the console hears of it.
+        return Turn(result.replies, key, write, case_id, told=(("message", case),) if case is not None else ())

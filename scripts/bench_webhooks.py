@@ -12,7 +12,9 @@ replies each message gets and their texts. Then every person must receive exactl
 texts in the reference order: fewer is a lost answer, more a duplicate, another order a reordering.
 
 Prints messages/s (all messages / time from the first webhook to the last answer) and latency from
-the webhook POST to the first (and to the last) reply reaching the fake API: p50, p99, max.
+the webhook POST to the first (and to the last) reply reaching the fake API: p50, p99, max. Then, in
+the same run and harness, a bare aiohttp webhook (checks the secret header, parses the JSON, sends one
+reply) as the ceiling, and Sigurno's throughput as a ratio of it (--no-bare skips it).
 """
 
 from __future__ import annotations
@@ -171,6 +173,80 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def serve_bare(port: int, api_url: str) -> None:
+    """The ceiling: an aiohttp webhook that verifies, parses and sends one reply, nothing else."""
+    from aiohttp import web
+
+    secret = h.telegram_headers()["X-Telegram-Bot-Api-Secret-Token"]
+    send_url = f"{api_url}/bot{h.TELEGRAM_TOKEN}/sendMessage"
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def send(session: aiohttp.ClientSession, chat: int) -> None:
+        async with session.post(send_url, json={"chat_id": chat, "text": "ok"}) as r:
+            await r.read()
+
+    async def webhook(request: web.Request) -> web.Response:
+        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != secret:
+            return web.json_response({}, status=403)
+        update = json.loads(await request.read())
+        message = update.get("message") or update.get("callback_query", {}).get("message", {})
+        chat = message.get("chat", {}).get("id") or update["callback_query"]["from"]["id"]
+        task = asyncio.get_running_loop().create_task(send(request.app["session"], chat))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return web.json_response({})
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def session_ctx(app: web.Application) -> Any:
+        app["session"] = aiohttp.ClientSession()
+        yield
+        await app["session"].close()
+
+    app = web.Application()
+    app.cleanup_ctx.append(session_ctx)
+    app.router.add_post("/webhooks/telegram", webhook)
+    app.router.add_get("/healthz", healthz)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+async def measure_bare(api_url: str, inbox: Inbox, people: int, concurrency: int) -> float:
+    """messages/s of the bare webhook (serve_bare in a subprocess) under the same load."""
+    port = h.free_port()
+    proc = await asyncio.create_subprocess_exec(sys.executable, __file__, "--serve-bare", str(port), api_url)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        connector = aiohttp.TCPConnector(limit=concurrency + 8)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            for _ in range(100):
+                try:
+                    async with session.get(url + "/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+            client = Client(url, session)
+            counts, _ = await reference(client, inbox, 2)
+            result = Result()
+            queue: asyncio.Queue[int] = asyncio.Queue()
+            chats = [300_000 + i for i in range(people)]
+            for c in chats:
+                queue.put_nowait(c)
+
+            async def talker() -> None:
+                while not queue.empty():
+                    await person(client, inbox, queue.get_nowait(), counts, result)
+
+            started = time.monotonic()
+            await asyncio.gather(*(talker() for _ in range(concurrency)))
+            answered = max((inbox.times[str(c)][-1] for c in chats if inbox.times[str(c)]), default=started)
+        return people * len(SCRIPT) / (answered - started)
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -232,6 +308,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     await asyncio.sleep(1.0)  # late duplicates would arrive now
                     failed_posts = client.failed_posts
             logs = bot.logs()
+            bare = None if args.no_bare else await measure_bare(api.url, inbox, people, args.concurrency)
         finally:
             if args.postgres and schema:
                 await _drop_schema(args.postgres, schema)
@@ -260,6 +337,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "replies_per_person": len(expected),
         },
         "messages_per_s": round(total / elapsed, 1) if elapsed > 0 else None,
+        "bare_aiohttp_messages_per_s": None if bare is None else round(bare, 1),
+        "ratio_to_bare": None if bare is None or elapsed <= 0 else round(total / elapsed / bare, 3),
         "replies_per_s": round(len(expected) * people / elapsed, 1) if elapsed > 0 else None,
         "latency_first_ms": {k: round(pct(result.first, p) * 1000, 1) for k, p in (("p50", 50), ("p99", 99))}
         | {"max": round(max(result.first, default=float("nan")) * 1000, 1)},
@@ -298,7 +377,12 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=1, help="server processes (sigurno serve --workers N)")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra server environment")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--no-bare", action="store_true", help="skip the bare aiohttp webhook baseline")
+    p.add_argument("--serve-bare", nargs=2, metavar=("PORT", "API_URL"), help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.serve_bare:
+        serve_bare(int(args.serve_bare[0]), args.serve_bare[1])
+        return 0
     out = asyncio.run(run(args))
     if args.json:
         print(json.dumps(out))
@@ -309,6 +393,11 @@ def main() -> int:
             f"{s['database']} + {s['coordination']} coordination, {s['workers']} server process(es)"
         )
         print(f"  throughput: {out['messages_per_s']} messages/s ({out['replies_per_s']} replies/s)")
+        if out["bare_aiohttp_messages_per_s"] is not None:
+            print(
+                f"  bare aiohttp webhook in the same run: {out['bare_aiohttp_messages_per_s']} messages/s; "
+                f"ratio {out['ratio_to_bare']}"
+            )
         f, last = out["latency_first_ms"], out["latency_last_ms"]
         print(f"  webhook -> first reply: p50 {f['p50']} ms, p99 {f['p99']} ms, max {f['max']} ms")
         print(f"  webhook -> last reply:  p50 {last['p50']} ms, p99 {last['p99']} ms")

@@ -22,9 +22,9 @@ from bot.accounts.auth import LoginRefused, csrf_ok
 from bot.accounts.roles import CASE_ROLES, can_view_case
 from bot.handoff.cases import OUTCOMES, AlreadyTaken, NotYours, TransitionError
 from bot.handoff.service import Handoff, open_handoff
-from bot.storage.console_repo import ANY, NoteRec, SessionRec
+from bot.storage.console_repo import NoteRec, SessionRec
 from bot.storage.models import CASE_STATUSES
-from bot.storage.store import CaseRec, MessageRec, UnknownCase
+from bot.storage.store import ANY, CaseRec, MessageRec, UnknownCase
 from bot.webhooks import CHANNELS
 from bot.wiring import Services
 
@@ -299,6 +299,29 @@ async def export_case(request: web.Request, h: Handoff, session: SessionRec) -> 
     return resp
 
 
+@api(roles=("admin",))
+async def set_aside(request: web.Request, h: Handoff, session: SessionRec) -> web.StreamResponse:
+    """Webhook events set aside after failing again and again: how many, and the latest 100 (what kind,
+    which channel, when; never whose or what they said)."""
+    count, rows = await h.store.inbox_set_aside()
+    return _ok(
+        {
+            "count": count,
+            "events": [
+                {
+                    "inbox_id": r.id,
+                    "channel": r.channel,
+                    "kind": r.kind,
+                    "attempts": r.attempts,
+                    "received_at": _iso(r.received_at),
+                    "set_aside_at": _iso(r.updated_at),
+                }
+                for r in rows
+            ],
+        }
+    )
+
+
 @api(write=True)
 async def claim(request: web.Request, h: Handoff, session: SessionRec) -> web.StreamResponse:
     # No visibility check first: a case someone took a moment ago answers 409 "already taken", not 403.
@@ -494,4 +517,5 @@ def add_console_api(app: web.Application, services_key: web.AppKey[Services], *,
     r.add_get("/api/console/canned", canned)
     r.add_get("/api/console/outcomes", outcomes)
     r.add_get("/api/console/events", events)
+    r.add_get("/api/console/inbox/set-aside", set_aside)
     r.add_get("/api/chat/updates", chat_updates)

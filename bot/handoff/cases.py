@@ -15,16 +15,11 @@ from __future__ import annotations
 from bot.coordination import Coordination, MemoryCoordination
 from bot.handoff.notify import Notifier
 from bot.handoff.relay import Relay
-from bot.storage.console_repo import ANY, ConsoleRepo
-from bot.storage.store import CaseRec, Store, UnknownCase
+from bot.storage.console_repo import ConsoleRepo
+from bot.storage.store import ANY, CASE_ACTIONS, CASE_TRANSITIONS, CaseRec, Store, UnknownCase
 
-ACTIONS = ("claim", "release", "close")
-TRANSITIONS: dict[tuple[str, str], str] = {
-    ("queued", "claim"): "assigned",
-    ("queued", "close"): "closed",
-    ("assigned", "close"): "closed",
-    ("assigned", "release"): "released",
-}
+ACTIONS = CASE_ACTIONS
+TRANSITIONS = CASE_TRANSITIONS  # the one table (bot.storage.store); every move goes through Store.move_case
 OUTCOMES = (
     "referred_hotline",
     "referred_police",
@@ -106,7 +101,7 @@ class CaseService:
         # Under the person's conversation lock: a bot turn that already read "queued" finishes first, and
         # every later turn sees "assigned" (the bot never answers after the mediator has joined).
         async with self.coordination.hold(case.person_key):
-            claimed = await self.store.claim_case(case_id, mediator)  # atomic: UPDATE ... WHERE status = 'queued'
+            claimed = await self.store.move_case(case_id, "claim", mediator)  # atomic: UPDATE ... WHERE queued
         if claimed is None:
             raise await self._lost_race(case_id, "claim", ANY)
         await self.notifier.case_updated(claimed, "claimed")
@@ -119,14 +114,13 @@ class CaseService:
         next_status(case.status, "release")
         if assignee is not ANY and case.assignee != assignee:
             raise NotYours()
-        released = await self.repo.transition(
+        released = await self.store.move_case(
             case_id,
-            from_statuses=("assigned",),
-            values={"status": "released", "closed_at": self.repo.now()},
-            kind="released",
-            actor=actor,
-            data={"reason": reason},
+            "release",
+            actor,
+            from_status="assigned",
             assignee=case.assignee,  # as seen: a case that changed hands meanwhile is not touched
+            reason=reason,
         )
         if released is None:
             raise await self._lost_race(case_id, "release", assignee)
@@ -142,14 +136,13 @@ class CaseService:
         next_status(case.status, "close")
         if assignee is not ANY and (case.status != "assigned" or case.assignee != assignee):
             raise NotYours()
-        closed = await self.repo.transition(
+        closed = await self.store.move_case(
             case_id,
-            from_statuses=(case.status,),  # as seen: a case that moved meanwhile is not touched
-            values={"status": "closed", "outcome": outcome, "closed_at": self.repo.now()},
-            kind="closed",
-            actor=actor,
-            data={"outcome": outcome, "from": case.status},
+            "close",
+            actor,
+            from_status=case.status,  # as seen: a case that moved meanwhile is not touched
             assignee=case.assignee,
+            outcome=outcome,
         )
         if closed is None:
             raise await self._lost_race(case_id, "close", assignee)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.storage.console_models import ROLES, AuditEntry, CaseNote, ConsoleSession, PushedMessage, User
 from bot.storage.engine import WRITE
 from bot.storage.models import Case, CaseEvent, Message
-from bot.storage.store import CaseRec, Store, UnknownCase, case_record
+from bot.storage.store import Store, UnknownCase, redact_errors
 
 MAX_NAME = 64
 MAX_NOTE = 4000
@@ -93,9 +93,7 @@ def _check_name(value: str, what: str) -> None:
         raise ValueError(f"{what} must be 1 to {MAX_NAME} characters")
 
 
-ANY = object()  # transition(): any assignee
-
-
+@redact_errors
 class ConsoleRepo:
     """`ConsoleRepo(store)`: shares the store's engine, clock and transaction set-up."""
 
@@ -426,34 +424,3 @@ class ConsoleRepo:
         return value
 
     # -- case transitions -----------------------------------------------------------------------
-
-    async def transition(
-        self,
-        case_id: int,
-        *,
-        from_statuses: tuple[str, ...],
-        values: dict[str, Any],
-        kind: str,
-        actor: str,
-        data: dict[str, Any] | None = None,
-        assignee: object = ANY,
-    ) -> CaseRec | None:
-        """Move the case on when it is in one of `from_statuses` (and, unless ANY, has that assignee), with
-        its case event, in one transaction. None when the case was not in that state."""
-        _check_name(actor, "actor")
-        now = self.now()
-        conditions: list[Any] = [Case.id == case_id, Case.status.in_(from_statuses)]
-        if assignee is not ANY:
-            conditions.append(Case.assignee.is_(None) if assignee is None else Case.assignee == assignee)
-        async with self._tx(write=True) as conn:
-            row = (
-                await conn.execute(
-                    update(Case).where(*conditions).values(updated_at=now, **values).returning(*CASE_COLUMNS)
-                )
-            ).first()
-            if row is None:
-                return None
-            await conn.execute(
-                insert(CaseEvent).values(case_id=case_id, kind=kind, actor=actor, data=data or {}, created_at=now)
-            )
-        return case_record(row)

@@ -13,17 +13,20 @@ runs on SQLite (embedded default) and PostgreSQL (production, several bot proces
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
+import inspect
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import (
-    BindParameter,
     Row,
     String,
     Text,
@@ -40,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
@@ -66,6 +69,7 @@ from bot.storage.models import (
 )
 
 T = TypeVar("T")
+C = TypeVar("C")
 Direction = Literal["in", "out", "mediator"]
 Kind = Literal["text", "payload", "image", "audio", "video", "file", "sticker", "location", "other"]
 DeliveryStatus = Literal["sent", "delivered", "seen", "failed"]
@@ -81,6 +85,20 @@ DELIVERY_REPLACES: dict[str, tuple[str, ...]] = {
     "delivered": ("sent", "failed", "delivered"),
     "seen": ("sent", "failed", "delivered", "seen"),
 }
+# The case lifecycle, the one table every move of a case goes through (bot.handoff.cases explains it to
+# people; the console, the timers and the tests move cases only through Store.move_case):
+#   queued --claim--> assigned --close--> closed
+#      |                  \--release--> released   (back to the bot)
+#      \--close--> closed
+CASE_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("queued", "claim"): "assigned",
+    ("queued", "close"): "closed",
+    ("assigned", "close"): "closed",
+    ("assigned", "release"): "released",
+}
+CASE_ACTIONS = ("claim", "release", "close")
+CASE_EVENT = {"claim": "assigned", "close": "closed", "release": "released"}  # the case event a move writes
+ANY: Any = object()  # move_case(assignee=ANY): whoever the case is assigned to
 OPEN_CASE_ATTEMPTS = 8
 MAX_ACTOR = 64
 
@@ -89,8 +107,51 @@ class StoreError(Exception):
     """Base of the storage errors."""
 
 
+class StorageFailure(StoreError):
+    """A database or driver error, named by the operation and the error's type only (e.g.
+    "Store.record_turn: DataError"). The driver's own message can quote a statement's parameters (a
+    person's text: `invalid input for query argument $5: '...'`), so it is neither kept nor chained."""
+
+
+def _is_driver_error(e: BaseException) -> bool:
+    return isinstance(e, SQLAlchemyError | sqlite3.Error) or type(e).__module__.startswith("asyncpg")
+
+
+def _driver_error_name(e: BaseException) -> str:
+    orig = getattr(e, "orig", None)
+    return type(orig if isinstance(orig, BaseException) else e).__name__
+
+
+def redact_errors(cls: type[C]) -> type[C]:
+    """Class decorator: every public coroutine method turns driver errors into StorageFailure."""
+    for name, fn in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.iscoroutinefunction(fn):
+            continue
+        setattr(cls, name, _redacting(fn, f"{cls.__name__}.{name}"))
+    return cls
+
+
+def _redacting(fn: Callable[..., Awaitable[T]], what: str) -> Callable[..., Awaitable[T]]:
+    @functools.wraps(fn)
+    async def method(*args: Any, **kwargs: Any) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except Exception as e:
+            if not _is_driver_error(e):
+                raise
+            failure = StorageFailure(f"{what}: {_driver_error_name(e)}")
+        raise failure  # outside the except block: no chained driver message in any traceback
+
+    return method
+
+
+def reason(e: BaseException) -> str:
+    """How a caught error is named in a log line: a StorageFailure by its (safe) message, else its type."""
+    return str(e) if isinstance(e, StorageFailure) else type(e).__name__
+
+
 class StaleState(StoreError):
-    """save_state: the stored version is not the one the caller loaded (someone saved in between)."""
+    """The stored conversation state is not the version the caller loaded (someone saved in between)."""
 
 
 class UnknownPerson(StoreError, LookupError):
@@ -166,13 +227,6 @@ class InboxRec:
     updated_at: datetime
 
 
-class Taken(NamedTuple):
-    """An event taken into the inbox."""
-
-    id: int
-    behind: bool  # an earlier event of the same person was still unanswered (maybe in another process)
-
-
 @dataclass(frozen=True, slots=True)
 class TurnContext:
     """What one conversation turn reads before it runs (one read transaction)."""
@@ -180,7 +234,6 @@ class TurnContext:
     case: CaseRec | None  # the person's open case
     state: dict[str, Any]
     version: int
-    inbox_status: InboxStatus | None  # of the inbox row asked for; None when not asked or gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +248,22 @@ class TurnWrite:
     version: int = 0
     outgoing: tuple[str, ...] = ()  # texts of the bot's replies
     out_case_id: int | None = None
-    inbox_id: int | None = None  # set this inbox row's status (and body) in the same transaction
-    inbox_status: InboxStatus | None = None
-    inbox_body: Callable[[tuple[int, ...]], str] | None = None  # built from the replies' new message ids
     touch_person: bool = True  # False after an erasure: the person must not be created again
+    inbox: InboxMark | None = None  # move an inbox row on in the same transaction (see InboxMark)
+
+
+class InboxMoved(StoreError):
+    """record_turn: the inbox row was no longer 'received' (handled elsewhere); the turn was not written."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboxMark:
+    """The inbox row a turn answers: 'received' -> 'answered' (with `answer`, kept encrypted together with
+    the ids of the stored replies until it is sent) or -> 'done' (answer None: nothing to send)."""
+
+    id: int
+    answer: str | None
+    finished_as: InboxStatus = "done"  # the status when there is nothing to send (done, or limited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,21 +446,18 @@ class _Queries:
             .where(InboxItem.id == bindparam("b_id"))
             .values(status=bindparam("b_status"), body_enc=bindparam("b_body"), updated_at=bindparam("b_now"))
         )
-        self.inbox_behind = select(
-            exists().where(
-                InboxItem.person_key == bindparam("b_pk"),
-                InboxItem.status == "received",
-                InboxItem.id < bindparam("b_id"),
-            )
+        self.inbox_answer = self.inbox_set.where(InboxItem.status == "received")
+        self.inbox_next = (
+            select(*InboxItem.__table__.c)
+            .where(InboxItem.person_key == bindparam("b_pk"), InboxItem.status.in_(INBOX_PENDING))
+            .order_by(InboxItem.id)
+            .limit(2)
         )
         self.open_case = select(*CASE_COLUMNS).where(
             Case.person_key == bindparam("b_pk"), Case.status.in_(OPEN_STATUSES)
         )
-        pk: BindParameter[str] = bindparam("b_pk")
-        self.state_and_inbox = select(  # one round trip for the three values
-            select(Conversation.state).where(Conversation.person_key == pk).scalar_subquery().label("state"),
-            select(Conversation.version).where(Conversation.person_key == pk).scalar_subquery().label("version"),
-            select(InboxItem.status).where(InboxItem.id == bindparam("b_id")).scalar_subquery().label("status"),
+        self.state = select(Conversation.state, Conversation.version).where(
+            Conversation.person_key == bindparam("b_pk")
         )
         person = ins(Person).values(
             key=bindparam("b_pk"),
@@ -457,6 +519,7 @@ class _Queries:
         }
 
 
+@redact_errors
 class Store:
     """Open with `await Store.open(url, user_key_secret, data_key)`; close with `await store.close()`."""
 
@@ -578,7 +641,7 @@ class Store:
     async def person(self, channel: str, platform_id: str, language: str | None = None) -> PersonRef:
         """Get or create the person behind a platform id; records that they were seen now.
 
-        `language` is stored for a new person (or one without a language); use set_language to change it.
+        `language` is stored for a new person (or one without a language).
         """
         _name(channel, "channel", 32)
         if language is not None:
@@ -619,18 +682,10 @@ class Store:
             row = (await conn.execute(select(Person.channel, Person.language).where(Person.key == person_key))).first()
         return None if row is None else PersonRef(key=person_key, channel=row.channel, language=row.language)
 
-    async def set_language(self, person_key: str, language: str | None) -> None:
-        if language is not None:
-            _name(language, "language", 16)
-        async with self._tx(write=True) as conn:
-            result = await conn.execute(update(Person).where(Person.key == person_key).values(language=language))
-            if result.rowcount != 1:
-                raise UnknownPerson(person_key)
-
     # -- conversation state ---------------------------------------------------------------------
 
     async def load_state(self, person_key: str) -> tuple[dict[str, Any], int]:
-        """(state, version); ({}, 0) when nothing was saved yet. Pass the version back to save_state."""
+        """(state, version); ({}, 0) when nothing was saved yet."""
         async with self._tx() as conn:
             row = (
                 await conn.execute(
@@ -641,37 +696,6 @@ class Store:
             return {}, 0
         state = json.loads(row.state)
         return (state if isinstance(state, dict) else {}), int(row.version)
-
-    async def save_state(self, person_key: str, state: dict[str, Any], version: int) -> int:
-        """Save if the stored version is still `version` (0: nothing stored); returns the new version.
-
-        Raises StaleState when another writer saved in between (reload, re-apply, retry) and
-        UnknownPerson when the person does not exist.
-        """
-        payload = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
-        now = self._now()
-        try:
-            async with self._tx(write=True) as conn:
-                if version == 0:
-                    ins = self._upsert(Conversation).values(
-                        person_key=person_key, state=payload, version=1, updated_at=now
-                    )
-                    stmt = ins.on_conflict_do_nothing(index_elements=[Conversation.person_key])
-                    row = (await conn.execute(stmt.returning(Conversation.version))).first()
-                else:
-                    row = (
-                        await conn.execute(
-                            update(Conversation)
-                            .where(Conversation.person_key == person_key, Conversation.version == version)
-                            .values(state=payload, version=version + 1, updated_at=now)
-                            .returning(Conversation.version)
-                        )
-                    ).first()
-        except IntegrityError as e:
-            raise UnknownPerson(person_key) from e
-        if row is None:
-            raise StaleState(f"conversation state changed since version {version}")
-        return int(row.version)
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -918,47 +942,55 @@ class Store:
             ).all()
         return [_event(r) for r in rows]
 
-    async def _transition(
+    async def move_case(
         self,
         case_id: int,
-        from_statuses: tuple[str, ...],
-        values: dict[str, Any],
-        kind: str,
+        action: str,
         actor: str,
-        data: dict[str, Any],
+        *,
+        from_status: str | None = None,
+        assignee: object = ANY,
+        outcome: str | None = None,
+        reason: str | None = None,
     ) -> CaseRec | None:
+        """Move a case by CASE_TRANSITIONS, with its case event, in one conditional update: claim (the actor
+        becomes the assignee), close (with `outcome`) or release (with an optional `reason`).
+
+        Only from `from_status` when given (the status as the caller saw it), else from any status the
+        action leaves; only while the assignee is `assignee` unless ANY. None when the case was not in
+        such a state (someone else moved it first): two processes racing cannot both win."""
+        if action not in CASE_ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(CASE_ACTIONS)}")
         _name(actor, "actor")
+        sources = tuple(s for (s, a) in CASE_TRANSITIONS if a == action and from_status in (None, s))
+        if not sources:
+            return None
+        (target,) = {CASE_TRANSITIONS[(s, action)] for s in sources}
         now = self._now()
+        values: dict[str, Any] = {"status": target, "updated_at": now}
+        data: dict[str, Any] = {}
+        if action == "claim":
+            values["assignee"] = actor
+        elif action == "close":
+            if not outcome:
+                raise ValueError("closing a case needs an outcome")
+            _name(outcome, "outcome")
+            values |= {"outcome": outcome, "closed_at": now}
+            data = {"outcome": outcome} | ({"from": from_status} if from_status else {})
+        else:
+            values["closed_at"] = now
+            data = {"reason": reason}
+        conditions: list[Any] = [Case.id == case_id, Case.status.in_(sources)]
+        if assignee is not ANY:
+            conditions.append(Case.assignee.is_(None) if assignee is None else Case.assignee == assignee)
         async with self._tx(write=True) as conn:
             row = (
-                await conn.execute(
-                    update(Case)
-                    .where(Case.id == case_id, Case.status.in_(from_statuses))
-                    .values(updated_at=now, **values)
-                    .returning(*CASE_COLUMNS)
-                )
+                await conn.execute(update(Case).where(*conditions).values(**values).returning(*CASE_COLUMNS))
             ).first()
             if row is None:
                 return None
-            await self._add_event(conn, case_id, kind, actor, data, now)
+            await self._add_event(conn, case_id, CASE_EVENT[action], actor, data, now)
         return case_record(row)
-
-    async def claim_case(self, case_id: int, mediator: str) -> CaseRec | None:
-        """queued -> assigned to `mediator`, atomically: None when the case is not queued (someone was first)."""
-        return await self._transition(
-            case_id, ("queued",), {"status": "assigned", "assignee": mediator}, "assigned", mediator, {}
-        )
-
-    async def close_case(self, case_id: int, actor: str, outcome: str) -> CaseRec | None:
-        """Open -> closed with an outcome; None when the case is not open."""
-        _name(outcome, "outcome")
-        values = {"status": "closed", "outcome": outcome, "closed_at": self._now()}
-        return await self._transition(case_id, OPEN_STATUSES, values, "closed", actor, {"outcome": outcome})
-
-    async def release_case(self, case_id: int, actor: str, reason: str | None = None) -> CaseRec | None:
-        """Open -> released (the bot takes the person back); None when the case is not open."""
-        values = {"status": "released", "closed_at": self._now()}
-        return await self._transition(case_id, OPEN_STATUSES, values, "released", actor, {"reason": reason})
 
     # -- privacy --------------------------------------------------------------------------------
 
@@ -971,21 +1003,15 @@ class Store:
             await conn.execute(delete(Conversation).where(Conversation.person_key == person_key))
             await conn.execute(delete(Case).where(Case.person_key == person_key))
             await conn.execute(delete(Person).where(Person.key == person_key))
-            # Events already handled keep only their dedup key; unfinished ones (this very request) keep the
-            # body they need to be answered, and lose it when done.
+            # Events already handled keep only their dedup key; unfinished ones (this very request, and any
+            # sent after it) keep the body and the pseudonymous key they need to be answered in order, and
+            # lose the body when done (the key goes with the dedup record, after channels.dedup_hours).
             await conn.execute(
                 update(InboxItem)
-                .where(InboxItem.person_key == person_key)
-                .values(person_key=None, body_enc=case((InboxItem.status.in_(INBOX_PENDING), InboxItem.body_enc)))
+                .where(InboxItem.person_key == person_key, InboxItem.status.not_in(INBOX_PENDING))
+                .values(person_key=None, body_enc=None)
             )
         await self._scrub()
-
-    async def person_data_summary(self, person_key: str) -> dict[str, int]:
-        """What is kept about a person: {"messages": n, "cases": n}."""
-        async with self._tx() as conn:
-            messages = await conn.scalar(select(func.count()).where(Message.person_key == person_key))
-            cases = await conn.scalar(select(func.count()).where(Case.person_key == person_key))
-        return {"messages": int(messages or 0), "cases": int(cases or 0)}
 
     async def prune_messages(self, retention_days: int, now: datetime | None = None) -> int:
         """Blank the text of messages past retention; returns how many were blanked.
@@ -1046,16 +1072,12 @@ class Store:
         )
 
     async def inbox_add(
-        self, channel: str, items: Sequence[tuple[str, str, str | None, str, str | None]], *, behind: bool = True
-    ) -> list[Taken | None]:
+        self, channel: str, items: Sequence[tuple[str, str, str | None, str, str | None]]
+    ) -> list[int | None]:
         """Take in webhook events: items are (platform key, kind, body, status, person key); the body is
-        stored encrypted.
-
-        Returns for each item the new row (its id, and whether an earlier event of the same person was
-        still unanswered: `behind`; only looked up when asked for), or None where (channel, key) was taken
-        in before (a redelivery).
-        One transaction: a body with several events is taken in whole or not at all.
-        """
+        stored encrypted. Returns each new row's id, or None where (channel, key) was taken in before: the
+        unique key decides what is a redelivery, in one transaction for the whole body (taken in whole
+        or not at all)."""
         _name(channel, "channel", 32)
         now = self._now()
         rows = []
@@ -1074,20 +1096,9 @@ class Store:
                 }
             )
 
-        def run(conn: Connection) -> list[Taken | None]:
-            taken: list[Taken | None] = []
-            for row in rows:
-                new_id = conn.execute(self._q.inbox_add, row).scalar()
-                if new_id is None:
-                    taken.append(None)
-                    continue
-                earlier = (
-                    behind
-                    and row["b_pk"] is not None
-                    and bool(conn.execute(self._q.inbox_behind, {"b_pk": row["b_pk"], "b_id": new_id}).scalar())
-                )
-                taken.append(Taken(int(new_id), earlier))
-            return taken
+        def run(conn: Connection) -> list[int | None]:
+            ids = (conn.execute(self._q.inbox_add, row).scalar() for row in rows)
+            return [None if i is None else int(i) for i in ids]
 
         return await self._run(run, write=True)
 
@@ -1109,18 +1120,50 @@ class Store:
             ).all()
         return [self._inbox(r) for r in rows]
 
-    async def inbox_earlier(self, person_key: str, inbox_id: int) -> list[InboxRec]:
-        """The person's events taken in before `inbox_id` and not handled yet (by any process), oldest first."""
+    async def inbox_next(self, person_key: str) -> tuple[InboxRec | None, bool, TurnContext]:
+        """The person's oldest unfinished event (received, or answered and not fully sent) if any, whether
+        more are waiting after it, and what a turn reads (open case, conversation state): one read."""
+        q = self._q
+
+        def run(conn: Connection) -> tuple[InboxRec | None, bool, TurnContext]:
+            rows = conn.execute(q.inbox_next, {"b_pk": person_key}).all()
+            rec = self._inbox(rows[0]) if rows else None
+            return rec, len(rows) > 1, self._turn_context(conn, person_key)
+
+        return await self._run(run, write=False)
+
+    async def inbox_people(self, updated_before: datetime, limit: int = 500) -> list[tuple[str, str]]:
+        """(channel, person key) of the people with unfinished events not touched since `updated_before`."""
         async with self._tx() as conn:
             rows = (
                 await conn.execute(
-                    select(*InboxItem.__table__.c)
-                    .where(InboxItem.person_key == person_key, InboxItem.status == "received", InboxItem.id < inbox_id)
-                    .order_by(InboxItem.id)
-                    .limit(100)
+                    select(InboxItem.channel, InboxItem.person_key)
+                    .where(
+                        InboxItem.status.in_(INBOX_PENDING),
+                        InboxItem.updated_at < updated_before,
+                        InboxItem.person_key.is_not(None),
+                    )
+                    .group_by(InboxItem.channel, InboxItem.person_key)
+                    .order_by(func.min(InboxItem.id))
+                    .limit(limit)
                 )
             ).all()
-        return [self._inbox(r) for r in rows]
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    async def inbox_set_aside(self, limit: int = 100) -> tuple[int, list[InboxRec]]:
+        """Events set aside after failing again and again ('failed'): how many, and the newest `limit` of
+        them without their bodies (for admins: what and when, never whose or what it said)."""
+        async with self._tx() as conn:
+            count = await conn.scalar(select(func.count()).where(InboxItem.status == "failed"))
+            rows = (
+                await conn.execute(
+                    select(*InboxItem.__table__.c)
+                    .where(InboxItem.status == "failed")
+                    .order_by(InboxItem.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return int(count or 0), [dataclasses.replace(self._inbox(r), body=None) for r in rows]
 
     async def inbox_retry(self, inbox_id: int) -> int | None:
         """Count one more attempt at an unfinished event; its attempts so far, or None when it is finished."""
@@ -1136,21 +1179,14 @@ class Store:
             )
 
     async def inbox_finish(self, inbox_id: int, status: InboxStatus) -> None:
-        """done / limited / failed: the stored event is dropped (only the dedup key stays)."""
+        """done / limited: the stored event is dropped (only the dedup key stays). failed: set aside; the
+        event stays (encrypted) until the dedup record is pruned, and the person's next event goes on."""
         _one_of(status, INBOX_STATUSES, "inbox status")
+        values: dict[str, Any] = {"status": status, "updated_at": self._now()}
+        if status != "failed":
+            values["body_enc"] = None
         async with self._tx(write=True) as conn:
-            await conn.execute(self._inbox_update(inbox_id, status, None))
-
-    def _inbox_update(self, inbox_id: int, status: str, body: str | None) -> Any:
-        return (
-            update(InboxItem)
-            .where(InboxItem.id == inbox_id)
-            .values(
-                status=status,
-                body_enc=None if body is None else self._cipher.encrypt(body),
-                updated_at=self._now(),
-            )
-        )
+            await conn.execute(update(InboxItem).where(InboxItem.id == inbox_id).values(**values))
 
     async def prune_inbox(self, received_before: datetime) -> int:
         """Forget finished events taken in before `received_before` (their dedup keys go too)."""
@@ -1160,27 +1196,19 @@ class Store:
             )
         return int(result.rowcount)
 
-    async def turn_context(self, person_key: str, inbox_id: int | None = None) -> TurnContext:
-        """The person's open case and conversation state (and an inbox row's status), in one read."""
-        q = self._q
+    async def turn_context(self, person_key: str) -> TurnContext:
+        """The person's open case and conversation state, in one read."""
+        return await self._run(lambda conn: self._turn_context(conn, person_key), write=False)
 
-        def run(conn: Connection) -> TurnContext:
-            case_row = conn.execute(q.open_case, {"b_pk": person_key}).first()
-            row = conn.execute(q.state_and_inbox, {"b_pk": person_key, "b_id": inbox_id or 0}).one()
-            status = None if inbox_id is None else row.status
-            state: dict[str, Any] = {}
-            version = 0
-            if row.state is not None:
-                loaded = json.loads(row.state)
-                state, version = (loaded if isinstance(loaded, dict) else {}), int(row.version)
-            return TurnContext(
-                case=None if case_row is None else case_record(case_row),
-                state=state,
-                version=version,
-                inbox_status=cast(InboxStatus | None, status),
-            )
-
-        return await self._run(run, write=False)
+    def _turn_context(self, conn: Connection, person_key: str) -> TurnContext:
+        case_row = conn.execute(self._q.open_case, {"b_pk": person_key}).first()
+        row = conn.execute(self._q.state, {"b_pk": person_key}).first()
+        state: dict[str, Any] = {}
+        version = 0
+        if row is not None:
+            loaded = json.loads(row.state)
+            state, version = (loaded if isinstance(loaded, dict) else {}), int(row.version)
+        return TurnContext(case=None if case_row is None else case_record(case_row), state=state, version=version)
 
     async def record_turn(self, turn: TurnWrite) -> TurnSaved:
         """Write one turn in one transaction: the person (created or marked seen), the incoming message,
@@ -1190,8 +1218,6 @@ class Store:
             _one_of(turn.incoming[0], KINDS, "kind")
             if turn.incoming[2] is not None:
                 _name(turn.incoming[2], "platform_message_id", 128)
-        if turn.inbox_status is not None:
-            _one_of(turn.inbox_status, INBOX_STATUSES, "inbox status")
         key = person_key(self._secret, turn.channel, turn.platform_id)
         now = self._now()
         enc = self._cipher.encrypt(turn.platform_id) if turn.touch_person else b""
@@ -1226,17 +1252,20 @@ class Store:
             if turn.outgoing:  # one multi-row INSERT ... RETURNING, ids in the order of the replies
                 rows = [{"b_pk": key, "b_case": turn.out_case_id, "b_text": t, "b_now": now} for t in turn.outgoing]
                 out_ids.extend(int(i) for i in conn.execute(q.message_out, rows).scalars())
-            if turn.inbox_id is not None and turn.inbox_status is not None:
-                body = None if turn.inbox_body is None else turn.inbox_body(tuple(out_ids))
-                conn.execute(
-                    q.inbox_set,
+            if turn.inbox is not None:
+                answer = turn.inbox.answer
+                body = None if answer is None else json.dumps({"answer": answer, "message_ids": out_ids})
+                moved = conn.execute(
+                    q.inbox_answer,
                     {
-                        "b_id": turn.inbox_id,
-                        "b_status": turn.inbox_status,
+                        "b_id": turn.inbox.id,
+                        "b_status": turn.inbox.finished_as if body is None else "answered",
                         "b_body": None if body is None else self._cipher.encrypt(body),
                         "b_now": now,
                     },
                 )
+                if moved.rowcount != 1:
+                    raise InboxMoved(f"inbox {turn.inbox.id} is no longer waiting for its turn")
             return TurnSaved(tuple(out_ids), stale)
 
         return await self._run(run, write=True)

@@ -19,9 +19,8 @@ from bot.handoff.cases import (
     TransitionError,
     next_status,
 )
-from bot.storage.console_repo import ANY
 from bot.storage.models import CASE_STATUSES
-from bot.storage.store import UnknownCase
+from bot.storage.store import ANY, UnknownCase
 
 from .conftest import Rig
 
@@ -174,20 +173,11 @@ async def test_a_move_on_a_stale_view_never_undoes_someone_elses(rig: Rig) -> No
     move matches nothing (and the caller gets a 409), instead of undoing the other mediator's work."""
     _, case_id = await rig.person_with_case()
     await rig.handoff.cases.claim(case_id, "mira")
-    as_zoya_saw_it = await rig.repo.transition(
-        case_id,
-        from_statuses=("assigned",),
-        values={"status": "released"},
-        kind="released",
-        actor="zoya",
-        assignee="zoya",
-    )
+    as_zoya_saw_it = await rig.store.move_case(case_id, "release", "zoya", from_status="assigned", assignee="zoya")
     assert as_zoya_saw_it is None
     case = await rig.store.get_case(case_id)
     assert case is not None and (case.status, case.assignee) == ("assigned", "mira")
-    anyone = await rig.repo.transition(
-        case_id, from_statuses=("assigned",), values={"status": "released"}, kind="released", actor="x", assignee=ANY
-    )
+    anyone = await rig.store.move_case(case_id, "release", "x", from_status="assigned", assignee=ANY)
     assert anyone is not None and anyone.status == "released"
 
 

@@ -152,15 +152,6 @@ async def test_rate_limits_per_person_and_per_address(make: Factory) -> None:
     assert await a.allow_ip("192.0.2.2", "web")
 
 
-async def test_admit_dedups_and_counts_only_first_sightings(make: Factory) -> None:
-    a, b = await make(), await make()
-    results = [await (a, b)[i % 2].admit("telegram", f"k{i}", 60, "person-x") for i in range(7)]
-    assert results == [(True, True)] * LIMITS.person_per_minute + [(True, False)] * 2
-    assert await a.admit("telegram", "k0", 60, "person-y") == (False, False)  # a repeat
-    assert await b.admit("telegram", "k-new", 60, "person-y") == (True, True)  # the repeat was not counted
-    assert not await a.first_seen("telegram", "k1", 60)
-
-
 async def test_a_window_ends(make: Factory) -> None:
     c = await make()
     assert [await c.hit("bucket", 2, per_seconds=0.5) for _ in range(3)] == [True, True, False]

@@ -12,9 +12,9 @@ from sqlalchemy import text
 
 from bot.channels import render
 from bot.channels.base import Inbound
-from bot.storage.store import Delivery, MessageRec
+from bot.inbox import answer_body, inbound_body
+from bot.storage.store import Delivery, InboxMark, MessageRec
 from bot.web.app import SERVICES
-from bot.webhooks import inbound_body
 from dialogues.types import Context, Event
 from tests.pipeline.conftest import Bot, Bots, FakeChannel, body_of, sign
 
@@ -193,11 +193,11 @@ async def test_unfinished_events_resume_at_start_up(bots: Bots) -> None:
     # A crash in the middle of sending: answered and stored, the first reply sent, the second not.
     (taken,) = await store.inbox_add("fake", [("crash-2", "message", "{}", "received", store.key_for("fake", "u8"))])
     assert taken is not None
-    outcome = await bot.app[SERVICES].dispatcher.handle_locked(
-        "fake", "u8", Event("payload", payload="/start"), "crash-2", inbox_id=taken.id
-    )
-    assert outcome is not None and len(outcome.message_ids) == 2
-    await store.record_deliveries([Delivery(outcome.message_ids[0], "sent", "earlier")])
+    turn = await bot.app[SERVICES].dispatcher.turn("fake", "u8", Event("payload", payload="/start"), "crash-2")
+    answer = InboxMark(taken, answer_body("u8", turn.replies))
+    saved = await store.record_turn(dataclasses.replace(turn.write, inbox=answer))
+    assert len(saved.out_ids) == 2
+    await store.record_deliveries([Delivery(saved.out_ids[0], "sent", "earlier")])
     await bots.stop(bot)
 
     again = await bots.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from bot.storage import engine as engine_module
 from bot.storage.engine import make_engine
-from bot.storage.store import Delivery, Store, TurnWrite
+from bot.storage.store import Delivery, InboxMark, InboxMoved, Store, TurnWrite
 from tests.storage.conftest import Backend
 
 LATER = datetime.now(UTC) + timedelta(days=1)
@@ -20,7 +21,7 @@ LATER = datetime.now(UTC) + timedelta(days=1)
 async def _add(
     store: Store, channel: str, items: list[tuple[str, str, str | None, str, str | None]]
 ) -> list[int | None]:
-    return [None if t is None else t.id for t in await store.inbox_add(channel, items)]
+    return await store.inbox_add(channel, items)
 
 
 async def test_inbox_takes_each_key_once_and_keeps_the_body_encrypted(store: Store, backend: Backend) -> None:
@@ -55,7 +56,7 @@ async def test_concurrent_take_in_of_one_key_lets_one_through(store: Store) -> N
     assert sum(r[0] is not None for r in results) == 1
 
 
-async def test_pending_retry_earlier_and_prune(store: Store, backend: Backend) -> None:
+async def test_next_pending_retry_set_aside_and_prune(store: Store, backend: Backend) -> None:
     a, b, c = await _add(
         store,
         "telegram",
@@ -68,17 +69,24 @@ async def test_pending_retry_earlier_and_prune(store: Store, backend: Backend) -
     assert a is not None and b is not None and c is not None
     assert [r.id for r in await store.inbox_pending(LATER)] == [a, b, c]
     assert await store.inbox_pending(datetime.now(UTC) - timedelta(hours=1)) == []
-    assert [r.id for r in await store.inbox_earlier("pk", b)] == [a]
+    first, more, context = await store.inbox_next("pk")
+    assert first is not None and first.id == a and (await store.inbox_next("nobody"))[0] is None
+    assert more and context.version == 0 and context.case is None
+    assert await store.inbox_people(LATER) == [("telegram", "pk"), ("telegram", "other")]
     (later,) = await store.inbox_add("telegram", [("4", "message", "{}", "received", "pk")])
     (alone,) = await store.inbox_add("telegram", [("5", "message", "{}", "received", "nobody-before")])
-    assert later is not None and later.behind and alone is not None and not alone.behind
-    await store.inbox_finish(later.id, "done")
+    assert later is not None and alone is not None
+    await store.inbox_finish(later, "done")
     assert await store.inbox_retry(a) == 1 and await store.inbox_retry(a) == 2
-    await store.inbox_finish(a, "failed")
+    await store.inbox_finish(a, "failed")  # set aside: the person's next event is next
     assert await store.inbox_retry(a) is None
-    assert await store.inbox_earlier("pk", b) == []
+    nxt, more, _ = await store.inbox_next("pk")
+    assert not more
+    assert nxt is not None and nxt.id == b
+    count, aside = await store.inbox_set_aside()
+    assert count == 1 and [(r.id, r.status, r.attempts, r.body) for r in aside] == [(a, "failed", 2, None)]
     assert await store.prune_inbox(LATER) == 2  # only finished rows go
-    assert [r.id for r in await store.inbox_pending(LATER)] == [b, c, alone.id]
+    assert [r.id for r in await store.inbox_pending(LATER)] == [b, c, alone]
 
 
 async def test_a_turn_is_one_write_and_a_stale_state_keeps_the_messages(store: Store) -> None:
@@ -92,17 +100,21 @@ async def test_a_turn_is_one_write_and_a_stale_state_keeps_the_messages(store: S
             state={"lang": "en"},
             version=0,
             outgoing=("one", "two"),
-            inbox_id=inbox_id,
-            inbox_status="answered",
-            inbox_body=lambda ids: f"ids={list(ids)}",
+            inbox=InboxMark(inbox_id, "the answer"),
         )
     )
     assert len(saved.out_ids) == 2 and not saved.stale
     key = store.key_for("telegram", "555")
-    ctx = await store.turn_context(key, inbox_id)
-    assert ctx.state == {"lang": "en"} and ctx.version == 1 and ctx.inbox_status == "answered" and ctx.case is None
+    ctx = await store.turn_context(key)
+    assert ctx.state == {"lang": "en"} and ctx.version == 1 and ctx.case is None
     rec = await store.inbox_get(inbox_id)
-    assert rec is not None and rec.body == f"ids={list(saved.out_ids)}"
+    assert rec is not None and rec.status == "answered" and rec.body is not None
+    assert json.loads(rec.body) == {"answer": "the answer", "message_ids": list(saved.out_ids)}
+    # The row is no longer waiting: a second turn for it is refused whole (nothing of it is written).
+    with pytest.raises(InboxMoved):
+        await store.record_turn(
+            TurnWrite("telegram", "555", incoming=("text", "twice", "9"), inbox=InboxMark(inbox_id, None))
+        )
     assert await store.platform_id(key) == "555"
     stale = await store.record_turn(
         TurnWrite("telegram", "555", incoming=("text", "again", None), state={"x": 1}, version=0)
@@ -149,7 +161,7 @@ async def test_erasure_unlinks_the_persons_inbox_rows(store: Store, backend: Bac
     await store.erase_person(key)
     async with store.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT person_key FROM inbox ORDER BY id"))).all()
-    assert [r[0] for r in rows] == [None, None]
+    assert [r[0] for r in rows] == [None, key]  # the unfinished one is still answered in the person's order
     rec = await store.inbox_get(pending)
     assert rec is not None and rec.body == "new body"  # still to be answered (the erasure's own confirmation)
 
