@@ -166,6 +166,7 @@ def _cyrillic_scores(word: str) -> tuple[float, float]:
     return _zipf(word, "bg"), _zipf(word, "ru")
 
 
+_DIGIT_LETTER = re.compile(r"[0-9](?=[a-z])|[a-z][46]")  # "6te", "4e", "zaklu4eni": chat Bulgarian
 _MARGIN = 0.5  # a word about as common in both languages tells nothing (Bulgarian wins a tie)
 _KNOWN = 1.0  # a Zipf frequency below this (once in 100 million words) is no evidence of a language
 
@@ -195,9 +196,7 @@ def _latin_language(tokens: list[str]) -> Language:
         known += f_en >= _KNOWN or f_bg >= _KNOWN
         en += f_en if f_en >= _KNOWN else 0.0
         bg += f_bg if f_bg >= _KNOWN else 0.0
-    if en == bg == 0 and not known:
-        if any(_BG_SHAPE.search(t) for t in tokens):
-            return "bg-latn"
+    if not known and not any(_DIGIT_LETTER.search(t) for t in tokens):
         return "unknown"  # no word of any language we read: gibberish must not switch the language
     if abs(en - bg) < 0.5:
         # Nothing decides: spelling does. Bulgarian endings and clusters vs English ones.

@@ -49,17 +49,19 @@ def fuse(pred: IntentPrediction, view: RiskView, th: Thresholds) -> tuple[str, f
     if intent not in INTENTS:
         intent = "out_of_scope"
     risk = _merge(view)
-    ask = view.ask and risk.level != "urgent"
     if risk.level == "urgent":
         p_emergency = dict(pred.ranking).get("emergency", 0.0)
-        return "emergency", max(conf, p_emergency), risk, False
-    if intent == "emergency":
-        if conf >= th.emergency_alone and risk.level == "none":
-            return intent, conf, RiskAssessment("urgent", ("distress", *risk.signals)), False
-        # The words of danger without a sign of it: keep the reading, ask the person.
-        return intent, conf, risk, True
-    if conf < th.fallback:
-        return "out_of_scope", conf, risk, ask
+        intent, conf, ask = "emergency", max(conf, p_emergency), False
+    elif intent == "emergency" and conf >= th.emergency_alone and risk.level == "none":
+        risk, ask = RiskAssessment("urgent", ("distress", *risk.signals)), False
+    elif intent == "emergency":
+        ask = True  # the words of danger without a sign of it: keep the reading, ask the person
+    else:
+        ask = view.ask
+        if conf < th.fallback:
+            intent = "out_of_scope"
+    if view.third_party and (risk.level != "none" or ask) and "third_party" not in risk.signals:
+        risk = RiskAssessment(risk.level, (*risk.signals, "third_party"))
     return intent, conf, risk, ask
 
 
@@ -71,8 +73,6 @@ def _merge(view: RiskView) -> RiskAssessment:
         level = view.model_level  # type: ignore[assignment]
         if level == "urgent" and not any(s != "third_party" for s in signals):
             signals.append("distress")  # described, not named: the model read it
-    if view.third_party and (level != "none" or view.ask) and "third_party" not in signals:
-        signals.append("third_party")
     return RiskAssessment(level, tuple(signals))
 
 

@@ -359,10 +359,14 @@ _THING_SHUT_EN = re.compile(
 _FIGURATIVE = _cyr(r"\bбие (?:ме|ни) ток\w*|\bток\w* (?:ме|ни) бие\b|\bкато пребит\w*|\bкато смазан\w*")
 _TAX = _cyr(r"\bданъ\w*|\bданък\b|\bосигуровк\w*|\btax\w*")
 _HELP_WORDS = frozenset(
-    "помощ помогнете помогни помагайте спасете спаси помогите помоги sos help me us please pls plz моля молим "
+    "помощ помош помогнете помогни помагайте спасете спаси помогите помоги sos help me us please pls plz моля молим "
+    "pomosh pomosht pomo6t pomo6 pomogni pomognete spasete spasi "
     "mi ni ме ни ми nas нас молq".split()
 )
-_HELP_CORE = frozenset("помощ помогнете помогни помагайте спасете спаси помогите помоги sos help".split())
+_HELP_CORE = frozenset(
+    "помощ помош помогнете помогни помагайте спасете спаси помогите помоги sos help "
+    "pomosh pomosht pomo6t pomo6 pomogni pomognete spasete spasi".split()
+)
 _DEFINITION = re.compile(
     r"^(?:what (?:is|are|does|means?)|какво (?:е|са|значи|означава)|што е|что (?:такое|значит)|kakvo e|explain)\b"
 )

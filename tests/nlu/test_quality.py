@@ -6,7 +6,7 @@ import pytest
 
 from nlu.evaluate import evaluate, read_rows
 from nlu.pipeline import Nlu
-from tests.conftest import DEV_SET, OWN_TEST_SET
+from tests.conftest import DEV_SET, MIXED_TEST_SET, OWN_TEST_SET, RISK_TEST_SET
 
 
 async def test_own_test_set_quality(nlu: Nlu) -> None:
@@ -31,3 +31,29 @@ async def test_dev_set_targets(nlu: Nlu) -> None:
     assert rep.country_accuracy >= 0.95
     assert rep.urgent_recall == 1.0
     assert rep.false_urgent_rate <= 0.02
+
+
+async def test_independent_risk_set(nlu: Nlu) -> None:
+    # 330 messages by three writers who saw only PRODUCT.md: indirect, third-party, long stories,
+    # one or two words, discreet sexual exploitation, minors, stranded, plus harmless near-misses.
+    rep = await evaluate(nlu, read_rows(RISK_TEST_SET))
+    print("\n" + rep.render())
+    assert rep.n >= 300
+    assert rep.urgent_caught >= 0.93  # urgent, or the safety question asked (target 0.95)
+    assert rep.urgent_recall >= 0.80  # strictly urgent
+    assert rep.harmless_false_urgent <= 0.05  # target 0.03
+    assert rep.harmless_ask_safety <= 0.16  # target 0.10
+    assert rep.third_party_recall is not None and rep.third_party_recall >= 0.85
+    for kind in ("third_party", "long_story", "short", "minor", "stranded", "unpaid_cannot_leave"):
+        assert rep.caught_by_kind[kind]["caught"] >= 0.9, kind
+
+
+async def test_independent_mixed_set(nlu: Nlu) -> None:
+    # 260 everyday questions in every script, non-EU destinations, bare country names, implied countries.
+    rep = await evaluate(nlu, read_rows(MIXED_TEST_SET))
+    print("\n" + rep.render())
+    assert rep.intent_accuracy >= 0.92
+    assert rep.accuracy_by_lang["bg-latn"] >= 0.90
+    assert rep.country_accuracy >= 0.94
+    assert rep.urgent_caught == 1.0
+    assert rep.harmless_false_urgent <= 0.01
