@@ -62,6 +62,7 @@ TEXT_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     "urgent_case_in_hours": frozenset({"when"}),
     "urgent_case_off_hours": frozenset({"when"}),
     "mediator_case_opened": frozenset({"when"}),
+    "mediator_already": frozenset({"when"}),
     "too_long": frozenset({"limit"}),
     "jobcheck_intro": frozenset({"count"}),
 }

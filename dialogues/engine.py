@@ -4,7 +4,11 @@ State is a JSON-serialisable dict owned by this module:
   lang      chosen language (bg/en/ru) or absent      started   first contact done
   country   remembered ISO code                        awaiting  what a yes/no/number now answers
   pending   intent waiting for a country               jobcheck  {"i": n, "answers": [...]}
-  misses    misunderstood messages in a row            buttons   payloads of the last buttons
+  misses    misunderstood messages in a row            buttons   payloads of the last button group
+  where     where the person is now (ISO code)         urgent    an urgent case was opened in this chat
+  urgent_q  the urgent question now open (safe/where/others)
+  safety    what was asked before the safety question ({"intent", "country"})
+  flags     warning signs seen in this chat (NLU signals, job-offer flags): a case carries them
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from babel import Locale
+
 from content import FULL_COUNTRIES, Content, CountryCard
-from dialogues import render
+from dialogues import lines, render
 from dialogues.types import Button, Context, EraseData, Event, OpenCase, Reply, StepResult
 from nlu.types import NluResult
 
@@ -90,8 +96,16 @@ class _Turn:
         return Button(self.t(key), payload)
 
     def result(self) -> StepResult:
-        buttons = [b.payload for r in self.replies for b in r.buttons]
-        self.s["buttons"] = buttons[-12:]
+        # One numbered group per turn: typed numbers pick from the last group of buttons.
+        groups = [i for i, r in enumerate(self.replies) if r.buttons]
+        if groups:
+            last = self.replies[groups[-1]]
+            self.s["buttons"] = [b.payload for b in last.buttons]
+            if len(last.buttons) >= 4:  # short groups (yes/no, languages) read well without numbers
+                numbered = tuple(Button(f"{i}. {b.title}", b.payload) for i, b in enumerate(last.buttons, 1))
+                self.replies[groups[-1]] = Reply(last.text, numbered, last.sensitive)
+        else:
+            self.s["buttons"] = []
         self.s["started"] = True
         if self.s.get("lang") is None and self.nlu is not None and self.nlu.language != "unknown":
             self.s["seen_lang"] = self.lang
@@ -101,10 +115,7 @@ class _Turn:
         return render.when_phrase(self.c, self.lang, self.ctx.now, self.ctx.next_shift, self.ctx.mediators_on_shift)
 
     def menu_buttons(self) -> tuple[Button, ...]:
-        return (
-            *(Button(f"{i}. {self.t(k)}", p) for i, (k, p) in enumerate(MENU, 1)),
-            self.btn("menu_help_now", HELP_NOW),
-        )
+        return (*(Button(self.t(k), p) for k, p in MENU), self.btn("menu_help_now", HELP_NOW))
 
     # ---- events --------------------------------------------------------------------------------
 
@@ -116,8 +127,20 @@ class _Turn:
 
     def text(self, text: str) -> None:
         nlu = self.nlu
+        if nlu is not None and nlu.risk in ("urgent", "elevated"):
+            self.remember_flags(nlu.signals)
+        if nlu is not None and "third_party" in nlu.signals and (nlu.risk != "none" or nlu.ask_safety):
+            self.third_party("urgent" if nlu.risk == "urgent" else "high")
+            return
         if nlu is not None and nlu.risk == "urgent":
+            if nlu.country:
+                self.s["where"] = nlu.country  # "I am in England ...": numbers for there
             self.urgent(nlu.signals)
+            return
+        if self.s.get("urgent_q") and nlu is not None and self.urgent_reply(nlu):
+            return
+        if nlu is not None and nlu.ask_safety and self.s.get("awaiting") != "safety":
+            self.ask_safety(nlu)
             return
         m = _NUMBER.match(text)
         if m and self.s.get("started"):
@@ -132,11 +155,23 @@ class _Turn:
             self.misunderstood()
             return
         awaiting = self.s.get("awaiting")
-        if awaiting in ("mediator", "delete", "jobcheck") and nlu.intent in ("affirm", "deny"):
+        if awaiting in ("mediator", "delete", "jobcheck", "help") and nlu.intent in ("affirm", "deny"):
             self.payload(f"{awaiting}:{'yes' if nlu.intent == 'affirm' else 'no'}")
+            return
+        if awaiting == "safety" and nlu.intent in ("affirm", "deny"):
+            self.payload(f"safety:{'safe' if nlu.intent == 'affirm' else 'no'}")
             return
         if awaiting == "country" and nlu.country:
             self.payload(f"country:{nlu.country}")
+            return
+        if awaiting == "tp_country" and nlu.country:
+            self.payload(f"tp_country:{nlu.country}")
+            return
+        if awaiting == "where" and nlu.country:
+            self.payload(f"where:{nlu.country}")
+            return
+        if self.s.get("urgent") and self.ctx.has_open_case and nlu.intent in ("out_of_scope", "emergency"):
+            self.urgent_next_step()
             return
         if awaiting == "language":
             picked = _language_from_text(text)
@@ -153,7 +188,13 @@ class _Turn:
             "privacy_more": lambda _: self.privacy_more(),
             "lang": self.set_language,
             "menu": self.menu_item,
-            "help_now": lambda _: self.urgent(("help_now",)),
+            "help_now": self.help_now,
+            "help": self.help_now,
+            "safety": self.safety_answer,
+            "tp_country": self.third_party_country,
+            "urgent": self.urgent_answer,
+            "where": self.where_chosen,
+            "more_numbers": lambda _: self.more_numbers(),
             "country": self.country_chosen,
             "jobcheck": self.jobcheck_answer,
             "mediator": self.mediator_answer,
@@ -164,7 +205,7 @@ class _Turn:
         if handler is None:
             self.misunderstood()
             return
-        if not self.s.get("started") and kind not in ("/start", "start", "lang", "help_now", "privacy_more"):
+        if not self.s.get("started") and kind not in ("/start", "start", "lang", "help_now", "help", "privacy_more"):
             self.first_contact()
             return
         handler(arg)
@@ -173,8 +214,6 @@ class _Turn:
         buttons = self.s.get("buttons") or []
         if 1 <= n <= len(buttons):
             return str(buttons[n - 1])
-        if 1 <= n <= len(MENU):
-            return MENU[n - 1][1]
         return None
 
     # ---- flows ---------------------------------------------------------------------------------
@@ -256,17 +295,31 @@ class _Turn:
     def misunderstood(self) -> None:
         misses = int(self.s.get("misses", 0)) + 1
         self.s["misses"] = misses
-        if misses >= 2:
+        safe_buttons = (self.btn("btn_talk_person", "menu:mediator"), self.btn("menu_help_now", HELP_NOW))
+        if misses >= 2 and not self.ctx.has_open_case:
+            # Two misses in a row: offer a person.
             self.s["misses"] = 0
-            self.say(self.t("fallback_twice"), (*self.menu_buttons(), self.btn("btn_mediator", "menu:mediator")))
+            self.s["offered"] = True
+            self.s["awaiting"] = "mediator"
+            self.say(
+                self.t("fallback_twice"),
+                (
+                    self.btn("btn_yes", "mediator:yes"),
+                    self.btn("btn_no", "mediator:no"),
+                    self.btn("menu_help_now", HELP_NOW),
+                ),
+            )
         else:
-            self.say(self.t("fallback_once"), (self.btn("btn_menu", "menu"),))
+            self.say(self.t("fallback_once"), (*safe_buttons, self.btn("btn_menu", "menu")))
 
     # ---- answers -------------------------------------------------------------------------------
 
     def answer(self, intent: str) -> None:
         country = self.s.get("country")
         card = self.c.country(country) if country else None
+        if country and lines.has_no_rules(str(country)) and intent in _COUNTRY_DEPENDENT:
+            self.no_rules(str(country))
+            return
         if intent in COUNTRY_INTENTS and card is None:
             self.ask_country(pending=intent)
             return
@@ -342,7 +395,27 @@ class _Turn:
         else:
             self.card(code)
 
+    def no_rules(self, code: str) -> None:
+        """A country we have no rules for (outside the EU/EEA, or Switzerland): say so, and who helps."""
+        text = [self.t("non_eu_country", country=_country_name(self.c, code, self.lang))]
+        centre = lines.situation_centre(self.c)
+        if centre is not None:
+            text.append(render.phone_line(self.c, self.lang, centre, note=False))
+            if centre.url:
+                text.append(self.t("embassy_list", url=centre.url))
+        self.say(
+            "\n".join(text),
+            (
+                self.btn("btn_talk_person", "menu:mediator"),
+                self.btn("btn_other_country", "menu:country"),
+                self.btn("btn_menu", "menu"),
+            ),
+        )
+
     def card(self, code: str | None, only: tuple[str, ...] | None = None) -> None:
+        if code and lines.has_no_rules(code):
+            self.no_rules(code)
+            return
         card = self.c.country(code) if code else None
         if card is None or (code not in FULL_COUNTRIES and code != "BG"):
             self.general_eu(code)
@@ -391,29 +464,26 @@ class _Turn:
             self.say(ans.text.get(self.lang))
 
     def hotlines(self, country: str | None) -> None:
+        """At most three numbers for where the person is; asks where first when unknown."""
+        where = self.s.get("where")
+        if where is None:
+            self.s["awaiting"] = "where"
+            buttons = (
+                self.btn("btn_in_bulgaria", "where:BG"),
+                *(
+                    Button(self.c.countries[c].name.get(self.lang), f"where:{c}")
+                    for c in ((country,) if country in FULL_COUNTRIES else FULL_COUNTRIES[:4])
+                ),
+                self.btn("btn_other_country", "where:other"),
+            )
+            self.say(f"{self.t('hotlines_intro')}\n{self.numbers_here(None)}", sensitive=True)
+            self.say(self.t("where_now"), buttons)
+            return
         self.say(
-            f"{self.t('hotlines_intro')}\n\n{render.contacts_block(self.c, self.lang, self.c.hotlines_bg)}",
+            f"{self.t('hotlines_intro')}\n{self.numbers_here(str(where))}",
+            (self.btn("btn_more_numbers", "more_numbers"), self.btn("btn_menu", "menu")),
             sensitive=True,
         )
-        card = self.c.country(country) if country else None
-        if card is not None and country in FULL_COUNTRIES:
-            self.say(
-                f"{card.name.get(self.lang).upper()}\n\n{render.contacts_block(self.c, self.lang, card.contacts)}",
-                sensitive=True,
-            )
-        self.say(
-            self.t("ask_country"),
-            (
-                *(
-                    Button(self.c.countries[c].name.get(self.lang), f"country:{c}")
-                    for c in FULL_COUNTRIES
-                    if c != country
-                ),
-                self.btn("btn_menu", "menu"),
-            ),
-        )
-        self.s["awaiting"] = "country"
-        self.s["pending"] = "hotline"
 
     def migrants(self) -> None:
         card = self.c.country("BG")
@@ -447,8 +517,7 @@ class _Turn:
         self.offer_mediator(soft=True, extra=(self.btn("menu_offer", "menu:offer"),))
 
     def hotline_short(self) -> None:
-        urgent = self.c.urgent_hotlines
-        self.say(render.contacts_block(self.c, self.lang, urgent, with_source=False), sensitive=True)
+        self.say(self.numbers_here(self.s.get("where")), sensitive=True)
 
     def jobcheck_start(self) -> None:
         self.s["jobcheck"] = {"i": 0, "answers": []}
@@ -495,7 +564,7 @@ class _Turn:
 
     def offer_mediator(self, soft: bool = False, extra: tuple[Button, ...] = ()) -> None:
         if self.ctx.has_open_case:
-            self.say(self.t("mediator_already"))
+            self.say(self.t("mediator_already", when=self.when()))
             return
         if soft and self.s.get("offered"):
             return
@@ -511,34 +580,228 @@ class _Turn:
             self.say(self.t("mediator_declined"), (self.btn("btn_menu", "menu"),))
             return
         if self.ctx.has_open_case:
-            self.say(self.t("mediator_already"))
+            self.say(self.t("mediator_already", when=self.when()))
             return
-        risky = self.nlu is not None and self.nlu.risk == "elevated"
-        self.effects.append(
-            OpenCase(
-                "high" if risky else "normal",
-                tuple(self.nlu.signals if self.nlu else ()),
-                self.s.get("country"),
-                "asked",
-            )
-        )
+        flags = tuple(self.s.get("flags") or ())
+        risky = bool(flags) or (self.nlu is not None and self.nlu.risk == "elevated")
+        self.effects.append(OpenCase("high" if risky else "normal", flags, self.where_or_country(), "asked"))
         self.say(self.t("mediator_case_opened", when=self.when()), (self.btn("btn_menu", "menu"),))
         if not self.ctx.mediators_on_shift:
             self.hotline_short()
 
+    # ---- urgent: a short conversation (issue 9 point 3) -----------------------------------------
+
+    def where_or_country(self) -> str | None:
+        where = self.s.get("where") or self.s.get("country")
+        return str(where) if where else None
+
+    def remember_flags(self, signals: tuple[str, ...] | list[str]) -> None:
+        flags = list(self.s.get("flags") or [])
+        flags += [f for f in signals if f not in flags]
+        self.s["flags"] = flags[-20:]
+
+    def numbers_here(self, where: str | None) -> str:
+        """The first (at most three) numbers for where the person is, with who/when/cost."""
+        text = render.phone_block(self.c, self.lang, lines.first_lines(self.c, where))
+        if where is None:
+            text = text.replace(" – ", f" ({self.t('uk_emergency_note')}) – ", 1)
+        elif lines.emergency(self.c, where) is None:
+            text = f"☎ {self.t('local_emergency')}\n{text}"
+        return text
+
+    def emergency_number(self, where: str | None) -> str:
+        contact = lines.emergency(self.c, where)
+        return contact.phone or "112" if contact is not None else self.t("local_emergency")
+
     def urgent(self, signals: tuple[str, ...]) -> None:
+        """The safety message at once, the case, then three short questions for the mediator."""
         self.s["awaiting"] = None
         self.s.pop("jobcheck", None)
-        country = self.s.get("country")
-        contacts = list(self.c.urgent_hotlines)
-        card = self.c.country(country) if country in FULL_COUNTRIES else None
-        if card is not None:
-            contacts += [c for c in card.contacts if c.kind in ("hotline", "trafficking") and c.phone]
-        self.say(self.t("urgent_intro"), sensitive=True)
-        self.say(render.contacts_block(self.c, self.lang, tuple(contacts), with_source=False), sensitive=True)
-        self.effects.append(OpenCase("urgent", signals, country, "urgent"))
+        where = self.s.get("where")
+        self.remember_flags(signals)
+        self.say(f"{self.t('urgent_intro')}\n{self.numbers_here(where)}", sensitive=True)
+        self.effects.append(
+            OpenCase("urgent", tuple(self.s.get("flags") or signals), self.where_or_country(), "urgent")
+        )
+        self.s["urgent"] = True
         key = "urgent_case_in_hours" if self.ctx.mediators_on_shift else "urgent_case_off_hours"
         self.say(self.t(key, when=self.when()), sensitive=True)
+        self.s["urgent_q"] = "safe"
+        self.say(
+            self.t("urgent_q_safe"),
+            (self.btn("btn_yes", "urgent:safe_yes"), self.btn("btn_no", "urgent:safe_no")),
+            sensitive=True,
+        )
+
+    def urgent_reply(self, nlu: NluResult) -> bool:
+        """A typed answer to the open urgent question; False when the text is not one."""
+        q = self.s.get("urgent_q")
+        if q == "where":
+            if nlu.country:
+                self.urgent_answer(f"where_{nlu.country}")
+                return True
+            if nlu.intent in ("out_of_scope", "affirm", "deny"):
+                self.urgent_answer("where_unknown")  # a town we do not know: the mediator reads it
+                return True
+            return False
+        if nlu.intent in ("affirm", "deny"):
+            yes = nlu.intent == "affirm"
+            self.urgent_answer(f"{'safe' if q == 'safe' else 'others'}_{'yes' if yes else 'no'}")
+            return True
+        return False
+
+    def urgent_answer(self, arg: str) -> None:
+        """Record one answer in the case (a signal the mediator sees) and ask the next question."""
+        answer, _, value = arg.partition("_")
+        where = self.where_or_country()
+        if answer == "safe":
+            self.effects.append(OpenCase("urgent", (f"answer:can_write_safely={value}",), where, "urgent"))
+            if value == "no":
+                self.s["urgent_q"] = None
+                self.say(self.t("urgent_cannot_write"), sensitive=True)
+                return
+            self.s["urgent_q"] = "where"
+            self.say(
+                self.t("urgent_q_where"),
+                (self.btn("btn_in_bulgaria", "urgent:where_BG"),),
+                sensitive=True,
+            )
+        elif answer == "where":
+            self.s["urgent_q"] = "others"
+            known = value if value and value != "unknown" else None
+            signals: tuple[str, ...] = ("answer:where=" + (known or "written"),)
+            if known:
+                changed = known != self.s.get("where")
+                self.s["where"] = known
+                if changed:
+                    self.say(self.numbers_here(known), sensitive=True)
+            self.effects.append(OpenCase("urgent", signals, self.where_or_country(), "urgent"))
+            self.say(
+                self.t("urgent_q_others"),
+                (self.btn("btn_yes", "urgent:others_yes"), self.btn("btn_no", "urgent:others_no")),
+                sensitive=True,
+            )
+        elif answer == "others":
+            self.s["urgent_q"] = None
+            self.effects.append(OpenCase("urgent", (f"answer:others_in_danger={value}",), where, "urgent"))
+            self.say(self.t("urgent_thanks"))
+            self.urgent_next_step()
+        else:
+            self.misunderstood()
+
+    def urgent_next_step(self) -> None:
+        """ "What now?" after an urgent message: the next step and when the mediator comes."""
+        number = self.emergency_number(self.s.get("where"))
+        self.say(self.t("urgent_next_step", when=self.when(), number=number), sensitive=True)
+
+    def help_now(self, arg: str) -> None:
+        """The help button: the numbers at once, and one confirmation before a case opens."""
+        if arg == "yes":
+            self.urgent(("help_now",))
+            return
+        if arg == "no":
+            self.s["awaiting"] = None
+            self.menu()
+            return
+        where = self.s.get("where")
+        self.say(f"{self.t('urgent_intro')}\n{self.numbers_here(where)}", sensitive=True)
+        if self.ctx.has_open_case:
+            self.say(self.t("mediator_already", when=self.when()))
+            return
+        self.s["awaiting"] = "help"
+        self.say(self.t("help_confirm"), (self.btn("btn_yes", "help:yes"), self.btn("btn_no", "help:no")))
+
+    # ---- the safety question and the third-party path (issue 12 points 3, 4) -------------------
+
+    def ask_safety(self, nlu: NluResult) -> None:
+        self.s["safety"] = {"intent": nlu.intent, "country": nlu.country}
+        self.s["awaiting"] = "safety"
+        self.say(
+            self.t("safety_question"),
+            (
+                self.btn("btn_safe", "safety:safe"),
+                self.btn("btn_not_safe", "safety:no"),
+                self.btn("btn_someone_else", "safety:other"),
+            ),
+            sensitive=True,
+        )
+
+    def safety_answer(self, arg: str) -> None:
+        self.s["awaiting"] = None
+        asked = self.s.pop("safety", None) or {}
+        if arg == "no":
+            self.remember_flags(("answer:not_safe",))
+            self.urgent(("ask_safety", "answer:not_safe"))
+        elif arg == "other":
+            self.third_party("high", country=asked.get("country"))
+        else:
+            self.say(self.t("safety_ok"))
+            intent = asked.get("intent")
+            if intent and intent not in ("out_of_scope", "emergency", "affirm", "deny"):
+                self.answer(str(intent))
+            else:
+                self.menu()
+
+    def third_party(self, priority: str, country: str | None = None) -> None:
+        """A relative writes about someone else: what they can do from where they are; a case opens."""
+        self.s["awaiting"] = None
+        self.s.pop("jobcheck", None)
+        self.remember_flags(("third_party",))
+        code = country or (self.nlu.country if self.nlu is not None else None) or self.s.get("tp_country")
+        self.effects.append(
+            OpenCase("urgent" if priority == "urgent" else "high", tuple(self.s["flags"]), code, "third_party")
+        )
+        if not code:
+            self.say(self.t("third_party_case", when=self.when()))
+            self.s["awaiting"] = "tp_country"
+            buttons = tuple(
+                Button(self.c.countries[cc].name.get(self.lang), f"tp_country:{cc}") for cc in FULL_COUNTRIES[:6]
+            )
+            self.say(self.t("third_party_ask_country"), buttons, sensitive=True)
+            return
+        self.third_party_steps(str(code))
+        self.say(self.t("third_party_case", when=self.when()), (self.btn("btn_menu", "menu"),))
+
+    def third_party_country(self, code: str) -> None:
+        code = code.upper()
+        self.s["tp_country"] = code
+        self.s["awaiting"] = None
+        self.effects.append(OpenCase("high", ("third_party", f"answer:person_is_in={code}"), code, "third_party"))
+        self.third_party_steps(code)
+
+    def third_party_steps(self, code: str) -> None:
+        where = _country_name(self.c, code, self.lang)
+        emergency = lines.emergency(self.c, code)
+        steps = [self.t("third_party_intro", where=self.t("third_party_where", country=where))]
+        if emergency is not None and emergency.phone:
+            steps.append("1. " + self.t("third_party_emergency", number=emergency.phone))
+        else:
+            steps.append("1. " + self.t("third_party_local_emergency"))
+        centre = lines.situation_centre(self.c)
+        n = 2
+        if centre is not None:
+            steps.append(f"{n}. {render.phone_line(self.c, self.lang, centre)}")
+            n += 1
+        local = lines.local_line(self.c, code)
+        if local is not None:
+            steps.append(f"{n}. {render.phone_line(self.c, self.lang, local)}")
+        self.say("\n".join(steps), sensitive=True)
+
+    # ---- help lines by where the person is (issue 9 point 2) -----------------------------------
+
+    def where_chosen(self, code: str) -> None:
+        if code == "other":
+            self.s["awaiting"] = "where"
+            self.say(self.t("ask_country"))
+            return
+        self.s["where"] = code.upper()
+        self.s["awaiting"] = None
+        self.hotlines(self.s["where"])
+
+    def more_numbers(self) -> None:
+        where = self.s.get("where")
+        rest = lines.more_lines(self.c, where)
+        self.say(render.phone_block(self.c, self.lang, rest[:8], note=False), (self.btn("btn_menu", "menu"),))
 
     def ask_delete(self) -> None:
         self.s["awaiting"] = "delete"
@@ -553,6 +816,9 @@ class _Turn:
         else:
             self.say(self.t("privacy_delete_cancelled"), (self.btn("btn_menu", "menu"),))
 
+
+# Intents whose answer depends on the country's rules.
+_COUNTRY_DEPENDENT = frozenset({"work_legally", "residence_rules", "wages_costs", "health_social", "education_family"})
 
 _SIGNAL_TO_QUESTION = {
     "recruitment_fee": "fee",
@@ -576,7 +842,8 @@ def _language_from_text(text: str) -> str | None:
 
 
 def _country_name(c: Content, code: str, lang: str) -> str:
+    """Our card's name for the country, else Babel's (CLDR) name in the language, else the code."""
     card = c.country(code)
-    if card is not None:
+    if card is not None and card.code == code.upper():
         return card.name.get(lang)
-    return code
+    return str(Locale.parse(lang).territories.get(code.upper(), code))

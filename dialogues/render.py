@@ -86,3 +86,20 @@ def when_phrase(content: Content, lang: str, now: datetime, next_shift: datetime
     else:
         day = content.text(DAY_KEYS[next_shift.weekday()], lang)
     return content.text("when_at", lang, day=day, time=next_shift.strftime("%H:%M"))
+
+
+def phone_line(content: Content, lang: str, contact: Contact, *, note: bool = True) -> str:
+    """One number on one or two short lines: who answers and the number, then when and what it costs.
+
+    A Bulgarian domestic number (0800, 0700 ...) says "from Bulgaria only": it does not work from abroad.
+    """
+    head = f"☎ {contact.phone} – {contact.name.get(lang)}"
+    if contact.phone and contact.phone.startswith("0") and contact in content.hotlines_bg:
+        head += f" ({content.text('only_from_bg', lang)})"
+    if note and contact.note:
+        return f"{head}\n{contact.note.get(lang)}"
+    return head
+
+
+def phone_block(content: Content, lang: str, contacts: tuple[Contact, ...], *, note: bool = True) -> str:
+    return "\n".join(phone_line(content, lang, c, note=note) for c in contacts)
