@@ -333,3 +333,17 @@ async def test_state_is_json(convo: Convo) -> None:
     await convo.tap("menu:offer")
     await convo.say("da")
     assert json.loads(json.dumps(convo.state)) == convo.state
+
+
+async def test_one_numbered_group_per_turn_and_typed_numbers_pick_from_it(convo: Convo, content: Content) -> None:
+    await convo.tap("/start")
+    assert [len(r.buttons) for r in convo.last] == [1, 3]  # "More", then the languages
+    await convo.say("2")  # the second button of the last group: English, not "More"
+    assert convo.text == content.text("menu_title", "en")
+    numbered = [b.title for r in convo.last for b in r.buttons if b.title.split(".", 1)[0].isdigit()]
+    assert numbered and numbered[0].startswith("1. ")
+    await convo.say("qwpeoiru zxmcnv")  # not understood: its buttons are the group now
+    groups = [r for r in convo.last if r.buttons]
+    assert len(groups) == 1
+    await convo.say("2")
+    assert convo.state.get("awaiting") == "help"  # the second button was "I need help now"
