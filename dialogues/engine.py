@@ -547,6 +547,7 @@ class _Turn:
         self.s["awaiting"] = None
         self.s.pop("jobcheck", None)
         flagged = [q for q, ans in zip(self.c.jobcheck, jc["answers"], strict=False) if ans == q.warning_answer]
+        self.remember_flags(tuple(f"jobcheck:{q.id}" for q in flagged))
         level = "red" if any(q.weight == "red" for q in flagged) else "amber" if flagged else "green"
         lines = [self.t(f"jobcheck_{level}")]
         lines.extend(f"• {q.meaning.get(self.lang)}" for q in flagged)

@@ -193,3 +193,15 @@ async def test_the_engine_never_labels_a_foreign_freephone_number_as_bulgarian(c
         convo.state["where"] = code
         await convo.tap("menu:hotlines")
         assert content.text("only_from_bg", "en") not in convo.text, code
+
+
+async def test_a_case_carries_the_job_offer_flags_that_led_to_it(convo: Convo, content: Content) -> None:
+    await convo.start("en")
+    await convo.tap("menu:offer")
+    for q in content.jobcheck:
+        await convo.tap("jobcheck:yes" if q.warning_answer else "jobcheck:no")  # every answer a warning sign
+    assert "mediator:yes" in convo.payloads
+    await convo.tap("mediator:yes")
+    (case,) = cases(convo)
+    assert case.priority == "high"
+    assert {f"jobcheck:{q.id}" for q in content.jobcheck} <= set(case.signals)
