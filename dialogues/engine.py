@@ -54,6 +54,9 @@ class Engine:
     def step(self, state: dict[str, Any], nlu: NluResult | None, event: Event, ctx: Context) -> StepResult:
         s = dict(state)
         s.setdefault("misses", 0)
+        hint = event.language_hint.strip().lower()[:2]
+        if hint and not s.get("started"):
+            s["hint"] = hint if hint in LANGS else None
         if nlu is not None and nlu.country and event.kind == "text":
             s["country"] = nlu.country
         turn = _Turn(self.c, s, ctx, nlu)
@@ -81,9 +84,10 @@ class _Turn:
         lang = self.s.get("lang")
         if lang in LANGS:
             return str(lang)
-        if self.nlu is not None:
+        if self.nlu is not None and self.nlu.language != "unknown":
             return {"en": "en", "ru": "ru"}.get(self.nlu.language, "bg")
-        return "bg"
+        hint = self.s.get("hint")  # the platform's language hint (first contact, media, emoji)
+        return str(hint) if hint in LANGS else "bg"
 
     def t(self, key: str, **values: object) -> str:
         return self.c.text(key, self.lang, **values)
@@ -148,9 +152,11 @@ class _Turn:
             if chosen:
                 self.payload(chosen)
                 return
-        if not self.s.get("started") and (nlu is None or nlu.intent in ("greet", "out_of_scope", "menu")):
-            self.first_contact()
-            return
+        if not self.s.get("started"):
+            if nlu is None or nlu.intent in ("greet", "out_of_scope", "menu"):
+                self.first_contact()
+                return
+            self.first_contact(then_answer=True)  # an understood first message is answered right after
         if nlu is None:
             self.misunderstood()
             return
@@ -202,11 +208,12 @@ class _Turn:
             "topic": self.topic,
         }
         handler = handlers.get(kind)
+        if not self.s.get("started") and kind not in ("lang", "help_now", "help", "privacy_more"):
+            # Any first event (Get Started, a referral, an unknown payload) gets the greeting.
+            self.first_contact()
+            return
         if handler is None:
             self.misunderstood()
-            return
-        if not self.s.get("started") and kind not in ("/start", "start", "lang", "help_now", "help", "privacy_more"):
-            self.first_contact()
             return
         handler(arg)
 
@@ -218,9 +225,12 @@ class _Turn:
 
     # ---- flows ---------------------------------------------------------------------------------
 
-    def first_contact(self) -> None:
+    def first_contact(self, then_answer: bool = False) -> None:
         self.s["misses"] = 0
+        self.s["started"] = True
         self.say(f"{self.t('greeting')}\n{self.t('privacy_short')}", (self.btn("btn_more", "privacy_more"),))
+        if then_answer:
+            return
         langs = tuple(Button(self.t(f"lang_name_{code}"), f"lang:{code}") for code in LANGS)
         self.say(self.t("choose_language"), langs)
         self.s["awaiting"] = "language"
