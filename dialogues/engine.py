@@ -201,6 +201,10 @@ class _Turn:
             "urgent": self.urgent_answer,
             "where": self.where_chosen,
             "more_numbers": lambda _: self.more_numbers(),
+            "sec": self.section_tap,
+            "more": self.more_tap,
+            "src": self.source_tap,
+            "svc": lambda _: self.services(),
             "country": self.country_chosen,
             "jobcheck": self.jobcheck_answer,
             "mediator": self.mediator_answer,
@@ -344,27 +348,24 @@ class _Turn:
             return
         if intent == "wages_costs" and card is not None and country in FULL_COUNTRIES:
             self.card(country, only=("minimum_wage",))
-            self.topic_offer(("good_salary",))
             return
         if intent == "work_legally" and card is not None and country in FULL_COUNTRIES:
             self.card(country, only=("work_rules", "work_numbers", "advice"))
-            self.topic_offer(("secure_job", "trusted_person"))
             return
         general = self.c.answers.get(intent)
-        if general is not None:
-            text = general.text.get(self.lang)
-            src = render.source_line(self.c, self.lang, general.source, general.checked)
-            self.say(f"{text}\n{src}" if src else text)
         topics = {
             "work_legally": ("secure_job", "trusted_person"),
             "wages_costs": ("good_salary",),
             "trafficking_info": ("trafficking_vs_smuggling",),
             "education_family": ("good_education",),
-        }.get(intent)
-        if topics:
-            self.topic_offer(topics)
-        elif intent in ("work_legally", "residence_rules", "wages_costs", "health_social", "education_family"):
-            self.ask_country(pending=intent)
+        }.get(intent, ())
+        related = [self.topic_button(k) for k in topics if k in self.c.topics]
+        if intent in _COUNTRY_DEPENDENT:
+            related.append(self.btn("menu_country", "menu:country"))
+        if general is None:
+            self.misunderstood()
+            return
+        self.screen(general.text.get(self.lang), f"a:{intent}", tuple(related))
 
     def topic_offer(self, keys: tuple[str, ...]) -> None:
         buttons = tuple(
@@ -378,10 +379,8 @@ class _Turn:
         if topic is None:
             self.misunderstood()
             return
-        self.say(render.topic_text(self.c, self.lang, topic))
-        story = topic.story.get(self.lang)
-        others = tuple(Button(self.c.topics[k].title.get(self.lang)[:40], f"topic:{k}") for k in TOPIC_KEYS if k != key)
-        self.say(story, (*others[:3], self.btn("btn_menu", "menu")))
+        others = tuple(self.topic_button(k) for k in TOPIC_KEYS if k != key and k in self.c.topics)
+        self.screen(self.topic_full_text(key), f"t:{key}", others[:2])
 
     def ask_country(self, pending: str | None = None) -> None:
         self.s["awaiting"] = "country"
@@ -427,46 +426,26 @@ class _Turn:
             self.no_rules(code)
             return
         card = self.c.country(code) if code else None
+        first = only[0] if only else "work_rules"
         if card is None or (code not in FULL_COUNTRIES and code != "BG"):
-            self.general_eu(code)
+            self.general_eu(code, first)
             return
         if code == "BG":
             self.migrants()
             return
-        keys = only or ("registration", "work_rules", "work_numbers", "minimum_wage", "advice", "trafficking")
-        blocks = [b for b in (render.section(self.c, self.lang, card, k) for k in keys) if b]
-        header = card.name.get(self.lang).upper()
-        for i, block in enumerate(blocks):
-            self.say(f"{header}\n\n{block}" if i == 0 else block)
-        if only is None:
-            self.card_contacts(card)
-        more = (
-            Button(self.t("menu_hotlines"), "menu:hotlines"),
-            self.btn("btn_other_country", "menu:country"),
-            self.btn("btn_menu", "menu"),
-        )
-        self.say(self.t("card_sources_note"), more)
+        self.section_screen(card, first)
 
     def card_contacts(self, card: CountryCard) -> None:
         if card.contacts:
             self.say(f"{self.t('hotlines_intro')}\n\n{render.contacts_block(self.c, self.lang, card.contacts)}")
 
-    def general_eu(self, code: str | None) -> None:
+    def general_eu(self, code: str | None, first: str = "work_rules") -> None:
         eu = self.c.country("EU")
-        if code and eu is not None:
-            self.say(self.t("country_general", country=_country_name(self.c, code, self.lang)))
         if eu is None:
-            self.answer_text("work_legally")
+            self.answer("work_legally")
             return
-        for key in ("registration", "work_rules", "work_numbers", "minimum_wage", "advice"):
-            block = render.section(self.c, self.lang, eu, key)
-            if block:
-                self.say(block)
-        if eu.contacts:
-            self.say(render.contacts_block(self.c, self.lang, eu.contacts))
-        self.say(
-            self.t("card_sources_note"), (self.btn("btn_other_country", "menu:country"), self.btn("btn_menu", "menu"))
-        )
+        intro = self.t("country_general", country=_country_name(self.c, code, self.lang)) if code else None
+        self.section_screen(eu, first if first in eu.sections else "work_rules", intro=intro)
 
     def answer_text(self, key: str) -> None:
         ans = self.c.answers.get(key)
@@ -498,16 +477,120 @@ class _Turn:
     def migrants(self) -> None:
         card = self.c.country("BG")
         ans = self.c.answers.get("migrants_in_bulgaria")
-        if ans is not None:
-            self.say(ans.text.get(self.lang))
-        if card is not None:
-            for key in ("residence", "asylum", "work", "legal_aid"):
-                block = render.section(self.c, self.lang, card, key)
-                if block:
-                    self.say(block)
-            if card.services:
-                self.say(render.contacts_block(self.c, self.lang, card.services))
-        self.say(self.t("card_sources_note"), (self.btn("btn_mediator", "menu:mediator"), self.btn("btn_menu", "menu")))
+        related = [self.section_button(card, k) for k in card.sections] if card is not None else []
+        if card is not None and card.services:
+            related.append(self.btn("btn_services", "svc:BG"))
+        text = ans.text.get(self.lang) if ans is not None else ""
+        self.screen(text, "a:migrants_in_bulgaria", tuple(related[:5]))
+
+    def services(self) -> None:
+        card = self.c.country("BG")
+        if card is None or not card.services:
+            self.misunderstood()
+            return
+        block = render.phone_block(self.c, self.lang, tuple(x for x in card.services if x.phone), note=False)
+        self.say(
+            render.pages(block, render.PAGE_MAX)[0],
+            (self.btn("btn_mediator", "menu:mediator"), self.btn("btn_menu", "menu")),
+        )
+
+    # ---- one screen first: a short first message, the rest one tap away ---------------------------
+
+    def screen(self, text: str, ref: str, related: tuple[Button, ...] = (), *, intro: str | None = None) -> None:
+        """The first screen of `text` with: More (when there is more), related buttons, Source, Menu."""
+        pages = render.pages(text)
+        head = pages[0] if pages else ""
+        if intro:  # one line before the answer ("Poland: here are the general EU rules")
+            head = f"{intro}\n{head}"
+        buttons: list[Button] = []
+        if len(pages) > 1:
+            buttons.append(self.btn("btn_more", f"more:{ref}:1"))
+        buttons.extend(related)
+        if self.source_of(ref) is not None:
+            buttons.append(self.btn("btn_source", f"src:{ref}"))
+        buttons.append(self.btn("btn_menu", "menu"))
+        self.say(head, tuple(buttons))
+
+    def text_of(self, ref: str) -> str | None:
+        kind, _, rest = ref.partition(":")
+        if kind == "a":
+            ans = self.c.answers.get(rest)
+            return ans.text.get(self.lang) if ans is not None else None
+        if kind == "t":
+            return self.topic_full_text(rest) if rest in self.c.topics else None
+        if kind == "s":
+            code, _, key = rest.partition(":")
+            card = self.c.countries.get(code)
+            return self.section_full(card, key) if card is not None else None
+        return None
+
+    def source_of(self, ref: str) -> tuple[str, Any] | None:
+        kind, _, rest = ref.partition(":")
+        if kind == "a":
+            ans = self.c.answers.get(rest)
+            return (ans.source, ans.checked) if ans is not None and ans.source else None
+        if kind == "s":
+            code, _, key = rest.partition(":")
+            card = self.c.countries.get(code)
+            fact = card.sections.get(key) if card is not None else None
+            return (fact.source, fact.checked) if fact is not None and fact.source else None
+        return None
+
+    def more_tap(self, arg: str) -> None:
+        ref, _, n = arg.rpartition(":")
+        text = self.text_of(ref)
+        pages = render.pages(text) if text else []
+        i = int(n) if n.isdigit() else 1
+        if not 1 <= i < len(pages):
+            self.misunderstood()
+            return
+        buttons: list[Button] = []
+        if i + 1 < len(pages):
+            buttons.append(self.btn("btn_more", f"more:{ref}:{i + 1}"))
+        if self.source_of(ref) is not None:
+            buttons.append(self.btn("btn_source", f"src:{ref}"))
+        buttons.append(self.btn("btn_menu", "menu"))
+        self.say(pages[i], tuple(buttons))
+
+    def source_tap(self, ref: str) -> None:
+        src = self.source_of(ref)
+        if src is None:
+            self.misunderstood()
+            return
+        self.say(render.source_line(self.c, self.lang, src[0], src[1]), (self.btn("btn_menu", "menu"),))
+
+    def section_button(self, card: CountryCard, key: str) -> Button:
+        return Button(self.t(f"sec_{key}"), f"sec:{card.code}:{key}")
+
+    def section_tap(self, arg: str) -> None:
+        code, _, key = arg.partition(":")
+        card = self.c.countries.get(code)
+        if card is None or key not in card.sections:
+            self.misunderstood()
+            return
+        self.section_screen(card, key)
+
+    def section_screen(self, card: CountryCard, key: str, intro: str | None = None) -> None:
+        """One section of a country card, with buttons for the others and the help lines."""
+        text = self.section_full(card, key)
+        others = [self.section_button(card, k) for k in card.sections if k != key][:3]
+        if card.code != "BG":
+            others.append(self.btn("menu_hotlines", "menu:hotlines"))
+        self.screen(text, f"s:{card.code}:{key}", tuple(others), intro=intro)
+
+    def section_full(self, card: CountryCard, key: str) -> str:
+        """A section's text, headed with the country and the section's name (not for EU and BG)."""
+        text = render.section_text(self.c, self.lang, card, key) or ""
+        if card.code in ("EU", "BG"):
+            return text
+        return f"{card.name.get(self.lang).upper()} · {self.t(f'sec_{key}')}\n{text}"
+
+    def topic_button(self, key: str) -> Button:
+        return Button(self.c.topics[key].title.get(self.lang)[:40], f"topic:{key}")
+
+    def topic_full_text(self, key: str) -> str:
+        topic = self.c.topics[key]
+        return f"{render.topic_text(self.c, self.lang, topic)}\n\n{topic.story.get(self.lang)}"
 
     # ---- job-offer check -----------------------------------------------------------------------
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
+
+from babel.dates import format_date
 
 from content import Contact, Content, CountryCard, Fact, Topic
 
@@ -12,7 +15,7 @@ DAY_KEYS = ("day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "d
 def source_line(content: Content, lang: str, url: str | None, checked: date | None) -> str:
     if not url:
         return ""
-    when = checked.strftime("%d.%m.%Y") if checked else "?"
+    when = checked_date(lang, checked) if checked else "?"
     return content.text("source_line", lang, url=url, date=when)
 
 
@@ -103,3 +106,60 @@ def phone_line(content: Content, lang: str, contact: Contact, *, note: bool = Tr
 
 def phone_block(content: Content, lang: str, contacts: tuple[Contact, ...], *, note: bool = True) -> str:
     return "\n".join(phone_line(content, lang, c, note=note) for c in contacts)
+
+
+# ---- one screen first (issue 9 point 1) ---------------------------------------------------------
+
+FIRST_SCREEN = 350  # the first message of an answer: what a 390x844 phone shows with its buttons
+PAGE_MAX = 900  # no message anywhere is longer than this
+
+
+def pages(text: str, first: int = FIRST_SCREEN, rest: int = PAGE_MAX) -> list[str]:
+    """Cut a text into a short first screen and further pages, between sentences (else between words)."""
+    units: list[tuple[str, str]] = []  # (what joins it to the text before, a sentence)
+    sep = ""
+    for line in text.strip().splitlines():
+        if not line.strip():
+            sep = "\n\n"
+            continue
+        for i, sentence in enumerate(re.split(r"(?<=[.!?…])\s+", line.strip())):
+            units.append((" " if i else (sep or "\n"), sentence))
+        sep = ""
+    out: list[str] = []
+    current = ""
+    for joiner, unit in units:
+        limit = first if not out else rest
+        candidate = f"{current}{joiner}{unit}" if current else unit
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            out.append(current)
+            current = ""
+            limit = rest
+        while len(unit) > limit:  # one sentence longer than a page: cut between words
+            cut = unit.rfind(" ", 0, limit)
+            cut = cut if cut > 0 else limit
+            out.append(unit[:cut])
+            unit = unit[cut:].strip()
+            limit = rest
+        current = unit
+    if current:
+        out.append(current)
+    return out
+
+
+def checked_date(lang: str, checked: date) -> str:
+    """A checked date as the language writes it (Babel/CLDR), e.g. 21 ноември 2026 г. / 21 November 2026."""
+    return format_date(checked, format="long", locale=lang)
+
+
+def section_text(content: Content, lang: str, card: CountryCard, key: str) -> str | None:
+    """One card section without its source (the source is one tap away)."""
+    fact = card.sections.get(key)
+    if fact is None:
+        return None
+    text = fact.text.get(lang)
+    if fact.amount and fact.status == "verified":
+        text = f"{fact.amount} ({fact.year})\n{text}" if fact.year else f"{fact.amount}\n{text}"
+    return text
