@@ -253,11 +253,29 @@ class _Turn:
     def menu(self) -> None:
         self.s["misses"] = 0
         self.s["awaiting"] = None
+        if self.lang == "ru":
+            self.say(self.t("menu_title"), self.migrant_menu_buttons())
+            return
         self.say(self.t("menu_title"), self.menu_buttons())
+
+    def migrant_menu_buttons(self) -> tuple[Button, ...]:
+        """The Russian menu: the topics of migrants in Bulgaria; the EU-citizen topics only on request."""
+        card = self.c.country("BG")
+        sections = tuple(self.section_button(card, k) for k in card.sections) if card is not None else ()
+        return (
+            *sections,
+            self.btn("menu_hotlines", "where:BG"),
+            self.btn("btn_services", "svc:BG"),
+            self.btn("menu_offer", "menu:offer"),
+            self.btn("menu_mediator", "menu:mediator"),
+            self.btn("btn_eu_topics", "menu:eu"),
+            self.btn("menu_help_now", HELP_NOW),
+        )
 
     def menu_item(self, item: str) -> None:
         actions: dict[str, Callable[[], None]] = {
             "": self.menu,
+            "eu": lambda: self.say(self.t("menu_title"), self.menu_buttons()),
             "work": lambda: self.answer("work_legally"),
             "country": self.ask_country,
             "offer": self.jobcheck_start,
