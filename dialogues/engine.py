@@ -34,6 +34,8 @@ MENU = (
     ("menu_mediator", "menu:mediator"),
 )
 HELP_NOW = "help_now"
+# Unpaid wages, bad conditions, debts: steps first, then a mediator (issue 9 point 5).
+WORK_PROBLEMS = frozenset({"unpaid_wages", "abusive_conditions", "debt_bondage"})
 TOPIC_KEYS = ("secure_job", "good_salary", "trusted_person", "good_education", "trafficking_vs_smuggling")
 # EU/EEA members and Switzerland: the general EU answer applies where we have no full card.
 EU_EEA = frozenset(
@@ -145,6 +147,9 @@ class _Turn:
             return
         if nlu is not None and nlu.ask_safety and self.s.get("awaiting") != "safety":
             self.ask_safety(nlu)
+            return
+        if nlu is not None and nlu.risk == "elevated" and set(nlu.signals) & WORK_PROBLEMS:
+            self.work_problem()
             return
         m = _NUMBER.match(text)
         if m and self.s.get("started"):
@@ -609,6 +614,29 @@ class _Turn:
     def topic_full_text(self, key: str) -> str:
         topic = self.c.topics[key]
         return f"{render.topic_text(self.c, self.lang, topic)}\n\n{topic.story.get(self.lang)}"
+
+    def work_problem(self) -> None:
+        """Steps for unpaid wages, bad conditions or a debt: evidence, free advice there, the GLI; a mediator."""
+        self.s["started"] = True
+        code = self.where_or_country()
+        card = self.c.country(code) if code else None
+        steps = [self.t("work_problem_intro"), "1. " + self.t("work_problem_evidence")]
+        buttons: list[Button] = []
+        labour = [x for x in card.contacts if x.kind == "labour" and x.phone] if card is not None else []
+        if labour:
+            steps.append("2. " + render.phone_line(self.c, self.lang, labour[0], note=False))
+        elif card is not None and "advice" in card.sections:
+            steps.append("2. " + self.t("work_problem_advice"))
+            buttons.append(self.section_button(card, "advice"))
+        else:
+            steps.append("2. " + self.t("work_problem_advice_country"))
+            buttons.append(self.btn("menu_country", "menu:country"))
+        gli = next((x for x in self.c.hotlines_bg if x.kind == "labour"), None)
+        if gli is not None:
+            line = render.phone_line(self.c, self.lang, gli, note=False)
+            steps.append(f"3. {self.t('work_problem_posted')}\n{line}" + (f"\n{gli.url}" if gli.url else ""))
+        self.say("\n".join(steps), tuple(buttons))
+        self.offer_mediator()
 
     # ---- job-offer check -----------------------------------------------------------------------
 
