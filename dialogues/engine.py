@@ -210,6 +210,7 @@ class _Turn:
             "more": self.more_tap,
             "src": self.source_tap,
             "svc": lambda _: self.services(),
+            "child_line": lambda _: self.child_line(),
             "country": self.country_chosen,
             "jobcheck": self.jobcheck_answer,
             "mediator": self.mediator_answer,
@@ -383,6 +384,12 @@ class _Turn:
             "education_family": ("good_education",),
         }.get(intent, ())
         related = [self.topic_button(k) for k in topics if k in self.c.topics]
+        eu = self.c.countries.get("EU")
+        extra = {"health_social": "ehic", "work_legally": "posted"}.get(intent)
+        if eu is not None and extra in eu.sections:
+            related.append(self.section_button(eu, str(extra)))
+        if intent == "education_family":
+            related.append(self.btn("btn_child_line", "child_line"))
         if intent in _COUNTRY_DEPENDENT:
             related.append(self.btn("menu_country", "menu:country"))
         if general is None:
@@ -506,6 +513,14 @@ class _Turn:
         text = ans.text.get(self.lang) if ans is not None else ""
         self.screen(text, "a:migrants_in_bulgaria", tuple(related[:5]))
 
+    def child_line(self) -> None:
+        """The national children's line: for a child sent to work, or anyone worried about a child."""
+        line = next((x for x in self.c.hotlines_bg if x.phone and x.phone.startswith("116 111")), None)
+        if line is None:
+            self.misunderstood()
+            return
+        self.say(render.phone_line(self.c, self.lang, line), (self.btn("btn_menu", "menu"),), sensitive=True)
+
     def services(self) -> None:
         card = self.c.country("BG")
         if card is None or not card.services:
@@ -596,7 +611,10 @@ class _Turn:
     def section_screen(self, card: CountryCard, key: str, intro: str | None = None) -> None:
         """One section of a country card, with buttons for the others and the help lines."""
         text = self.section_full(card, key)
-        others = [self.section_button(card, k) for k in card.sections if k != key][:3]
+        keys = list(card.sections)
+        at = keys.index(key) if key in keys else 0
+        # The next three sections (in turn), so every section is reachable from any other.
+        others = [self.section_button(card, k) for k in (keys[at + 1 :] + keys[:at])[:3]]
         if card.code != "BG":
             others.append(self.btn("menu_hotlines", "menu:hotlines"))
         self.screen(text, f"s:{card.code}:{key}", tuple(others), intro=intro)

@@ -355,3 +355,36 @@ async def test_one_numbered_group_per_turn_and_typed_numbers_pick_from_it(convo:
     assert len(groups) == 1
     await convo.say("2")
     assert convo.state.get("awaiting") == "help"  # the second button was "I need help now"
+
+
+async def test_missing_facts_are_one_tap_away(convo: Convo, content: Content) -> None:
+    await convo.start("en")
+    await convo.say("do I have health insurance if I work in Spain")
+    await convo.tap("sec:EU:ehic")
+    assert "15 days" in convo.text and "Never pay" in convo.text
+    await convo.tap("sec:GB:eta")
+    assert "£16" in convo.text and "does not allow you to work" in convo.text
+    await convo.tap("sec:GB:seasonal")
+    assert "approved scheme operator" in convo.text
+    await convo.tap("sec:EU:posted")
+    assert "A1" in convo.text
+    await convo.say("school for my children abroad")
+    assert "child_line" in convo.payloads
+    await convo.tap("child_line")
+    assert "116 111" in convo.text
+
+
+async def test_every_card_section_is_reachable_from_the_overview(convo: Convo, content: Content) -> None:
+    await convo.start("en")
+    await convo.tap("menu:country")
+    await convo.tap("country:GB")
+    seen: set[str] = set()
+    for _ in range(10):
+        nxt = [p for p in convo.payloads if p.startswith("sec:GB:") and p not in seen]
+        if not nxt:
+            break
+        seen.add(nxt[0])
+        await convo.tap(nxt[0])
+    gb = content.country("GB")
+    assert gb is not None
+    assert {f"sec:GB:{k}" for k in gb.sections} - {"sec:GB:work_rules"} <= seen
