@@ -6,8 +6,10 @@ import re
 from datetime import date, datetime
 
 from babel.dates import format_date
+from babel.numbers import format_currency
 
 from content import Contact, Content, CountryCard, Fact, Topic
+from content.model import Amount
 
 DAY_KEYS = ("day_mon", "day_tue", "day_wed", "day_thu", "day_fri", "day_sat", "day_sun")
 
@@ -160,6 +162,18 @@ def section_text(content: Content, lang: str, card: CountryCard, key: str) -> st
     if fact is None:
         return None
     text = fact.text.get(lang)
-    if fact.amount and fact.status == "verified":
-        text = f"{fact.amount} ({fact.year})\n{text}" if fact.year else f"{fact.amount}\n{text}"
+    shown = amounts_text(content, lang, fact.amounts) if fact.amounts else fact.amount
+    if shown and fact.status == "verified":
+        text = f"{shown} ({fact.year})\n{text}" if fact.year else f"{shown}\n{text}"
     return text
+
+
+def amount_text(content: Content, lang: str, amount: Amount) -> str:
+    """13,90 € на час / €13.90 an hour: the sum by Babel (CLDR), the unit and note in the language."""
+    money = format_currency(amount.value, amount.currency, locale=lang)
+    text = f"{money} {content.text(f'per_{amount.per}', lang)}"
+    return f"{text} ({amount.note.get(lang)})" if amount.note else text
+
+
+def amounts_text(content: Content, lang: str, amounts: tuple[Amount, ...]) -> str:
+    return "; ".join(amount_text(content, lang, a) for a in amounts)

@@ -388,3 +388,24 @@ async def test_every_card_section_is_reachable_from_the_overview(convo: Convo, c
     gb = content.country("GB")
     assert gb is not None
     assert {f"sec:GB:{k}" for k in gb.sections} - {"sec:GB:work_rules"} <= seen
+
+
+@pytest.mark.parametrize(
+    ("lang", "code", "expected"),
+    [
+        ("bg", "DE", "13,90 € на час (бруто)"),
+        ("en", "DE", "€13.90 an hour (gross)"),
+        ("ru", "DE", "13,90 € в час (брутто)"),
+        ("bg", "CY", "1 088,00 € на месец"),
+        ("en", "GB", "£12.71 an hour"),
+    ],
+)
+async def test_amounts_are_written_as_each_language_writes_them(
+    convo: Convo, content: Content, lang: str, code: str, expected: str
+) -> None:
+    await convo.start(lang)
+    await convo.tap(f"sec:{code}:minimum_wage")
+    text = convo.text.replace("\u00a0", " ").replace("\u202f", " ")
+    assert expected in text
+    if lang != "en":
+        assert "/month" not in text and "/h" not in text
