@@ -86,8 +86,12 @@ class _Turn:
         lang = self.s.get("lang")
         if lang in LANGS:
             return str(lang)
-        if self.nlu is not None and self.nlu.language != "unknown":
+        seen = self.s.get("seen_lang")
+        understood = self.nlu is not None and (self.nlu.intent != "out_of_scope" or seen is None)
+        if self.nlu is not None and self.nlu.language != "unknown" and understood:
             return {"en": "en", "ru": "ru"}.get(self.nlu.language, "bg")
+        if seen in LANGS:
+            return str(seen)  # a message we did not understand never switches the language
         hint = self.s.get("hint")  # the platform's language hint (first contact, media, emoji)
         return str(hint) if hint in LANGS else "bg"
 

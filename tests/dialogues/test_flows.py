@@ -409,3 +409,10 @@ async def test_amounts_are_written_as_each_language_writes_them(
     assert expected in text
     if lang != "en":
         assert "/month" not in text and "/h" not in text
+
+
+async def test_gibberish_never_switches_the_language(convo: Convo, content: Content) -> None:
+    await convo.tap("/start")
+    await convo.say("zdravei")  # Bulgarian, no language chosen
+    await convo.say("asdkj")  # detected as English, not understood
+    assert content.text("fallback_once", "bg") in convo.text
