@@ -211,7 +211,7 @@ class _Turn:
             "where": self.where_chosen,
             "more_numbers": lambda _: self.more_numbers(),
             "sec": self.section_tap,
-            "more": self.more_tap,
+            "pg": self.more_tap,  # the next page of a long answer
             "src": self.source_tap,
             "svc": lambda _: self.services(),
             "child_line": lambda _: self.child_line(),
@@ -546,7 +546,7 @@ class _Turn:
             head = f"{intro}\n{head}"
         buttons: list[Button] = []
         if len(pages) > 1:
-            buttons.append(self.btn("btn_more", f"more:{ref}:1"))
+            buttons.append(self.btn("btn_more", f"pg:{ref}:1"))
         buttons.extend(related)
         if self.source_of(ref) is not None:
             buttons.append(self.btn("btn_source", f"src:{ref}"))
@@ -588,7 +588,7 @@ class _Turn:
             return
         buttons: list[Button] = []
         if i + 1 < len(pages):
-            buttons.append(self.btn("btn_more", f"more:{ref}:{i + 1}"))
+            buttons.append(self.btn("btn_more", f"pg:{ref}:{i + 1}"))
         if self.source_of(ref) is not None:
             buttons.append(self.btn("btn_source", f"src:{ref}"))
         buttons.append(self.btn("btn_menu", "menu"))

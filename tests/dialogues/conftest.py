@@ -65,7 +65,7 @@ class Convo:
     async def read_more(self) -> str:
         """The whole answer: the first screen, then every "More" page (issue 9: the rest is one tap away)."""
         parts = [self.text]
-        while more := [p for p in self.payloads if p.startswith("more:")]:
+        while more := [p for p in self.payloads if p.startswith("pg:")]:
             await self.tap(more[0])
             parts.append(self.text)
         return flat("\n".join(parts))
