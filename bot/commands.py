@@ -104,10 +104,12 @@ def _serve_workers(settings: Settings, workers: int) -> int:
     return result
 
 
-def _render_reply(text: str, buttons: list[tuple[str, str]]) -> str:
+def _render_reply(text: str, buttons: list[tuple[str, str]], *, numbered: bool) -> str:
+    """A reply for the terminal; only the turn's last button group is numbered (a typed number picks from it)."""
     lines = [text]
     for i, (title, _) in enumerate(buttons, 1):
-        shown = title if title[:2].rstrip(".").isdigit() else f"{i}. {title}"
+        already = title.split(".", 1)[0].isdigit()
+        shown = title if already or not numbered else f"{i}. {title}"
         lines.append(f"   [{shown}]")
     return "\n".join(lines)
 
@@ -123,11 +125,12 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             async def send(event: Event) -> None:
                 nonlocal last_buttons
                 out = await svc.dispatcher.handle("cli", args.session, event)
-                for r in out.replies:
+                last = max((i for i, r in enumerate(out.replies) if r.buttons), default=-1)
+                if last >= 0:
+                    last_buttons = [(b.title, b.payload) for b in out.replies[last].buttons]
+                for i, r in enumerate(out.replies):
                     buttons = [(b.title, b.payload) for b in r.buttons]
-                    if buttons:
-                        last_buttons = buttons
-                    print(_render_reply(r.text, buttons) + "\n", flush=True)
+                    print(_render_reply(r.text, buttons, numbered=i == last) + "\n", flush=True)
 
             print("Type a message; a number picks a button; Ctrl+D ends.\n", flush=True)
             await send(Event("payload", payload="/start"))

@@ -64,7 +64,7 @@ def inbound_body(ib: Inbound) -> str:
         {
             "kind": ib.kind,
             "user_id": ib.user_id,
-            "event": None if ev is None else [ev.kind, ev.text, ev.payload, ev.media],
+            "event": None if ev is None else [ev.kind, ev.text, ev.payload, ev.media, ev.language_hint],
             "receipt": [ib.receipt_for, ib.receipt_status, ib.receipt_error],
             "callback_id": ib.callback_id,
         },
@@ -80,13 +80,18 @@ def parse_inbound_body(channel: str, key: str, body: str) -> Inbound:
         channel=channel,
         kind=d["kind"],
         user_id=d["user_id"],
-        event=None if ev is None else Event(ev[0], text=ev[1], payload=ev[2], media=ev[3]),
+        event=None if ev is None else Event(ev[0], text=ev[1], payload=ev[2], media=ev[3], language_hint=_hint(ev)),
         dedup_key=key,
         receipt_for=receipt_for,
         receipt_status=receipt_status,
         receipt_error=receipt_error,
         callback_id=d["callback_id"],
     )
+
+
+def _hint(ev: list[str]) -> str:
+    """The platform's language hint of a kept event (events kept before it was added have none)."""
+    return ev[4] if len(ev) > 4 and isinstance(ev[4], str) else ""
 
 
 def answer_body(platform_id: str, replies: tuple[Reply, ...]) -> str:

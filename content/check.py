@@ -62,6 +62,7 @@ TEXT_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     "urgent_case_in_hours": frozenset({"when"}),
     "urgent_case_off_hours": frozenset({"when"}),
     "mediator_case_opened": frozenset({"when"}),
+    "mediator_already": frozenset({"when"}),
     "too_long": frozenset({"limit"}),
     "jobcheck_intro": frozenset({"count"}),
 }
@@ -97,6 +98,8 @@ VERDICTS = ("green", "amber", "red")
 URGENT_NUMBERS = {"112": "112", "080020100": "0800 20 100"}
 
 FULL_SECTIONS = ("registration", "work_numbers", "minimum_wage", "advice", "work_rules", "trafficking")
+# Sections a card may have besides the required ones (each one screen behind its button).
+OPTIONAL_SECTIONS = ("eta", "seasonal", "posted", "ehic")
 BG_SECTIONS = ("residence", "asylum", "work", "legal_aid")
 EU_SECTIONS = ("registration", "work_rules", "work_numbers", "minimum_wage", "advice")
 CONTACT_KINDS = frozenset(
@@ -605,7 +608,7 @@ class _Checker:
                 if name not in sections:
                     self.err(file, f"sections.{name}", "missing section")
             for k, value in sections.items():
-                self.section(file, str(k), value, ru=ru, known=str(k) in required)
+                self.section(file, str(k), value, ru=ru, known=str(k) in required or str(k) in OPTIONAL_SECTIONS)
             contacts = _list(data.get(contacts_key))
             if not contacts:
                 self.err(file, contacts_key, "no contact")

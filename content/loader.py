@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from content.model import (
+    Amount,
     Answer,
     Contact,
     Content,
@@ -33,6 +34,7 @@ OPTIONAL_FILES: tuple[str, ...] = ("canned.yml",)  # read (and checked) when pre
 COUNTRIES_DIR = "countries"
 FACT_STATUSES = ("verified", "unverified")
 WEIGHTS = ("red", "amber")
+AMOUNT_UNITS = ("hour", "day", "month", "year")
 LANG_KEY = re.compile(r"^[a-z]{2,3}(?:-[a-z]{2,8})?$")
 SOURCE_DATE = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$")
 
@@ -304,11 +306,14 @@ class _Builder:
             else:
                 self.bad(file, _join(key, "year"), f"{year_raw!r} is not a year")
         amount_raw = entry.get("amount")
-        amount = (
-            str(amount_raw)
-            if isinstance(amount_raw, int | float) and not isinstance(amount_raw, bool)
-            else self.opt_str(amount_raw, file, _join(key, "amount"))
-        )
+        amounts: tuple[Amount, ...] = ()
+        amount: str | None = None
+        if isinstance(amount_raw, list):
+            amounts = self.amounts(amount_raw, file, _join(key, "amount"))
+        elif isinstance(amount_raw, int | float) and not isinstance(amount_raw, bool):
+            amount = str(amount_raw)
+        else:
+            amount = self.opt_str(amount_raw, file, _join(key, "amount"))
         checked = self.date(entry.get("checked"), file, _join(key, "checked"))
         source_date = self.source_date(entry.get("source_date"), file, _join(key, "source_date"))
         if text is None:
@@ -322,7 +327,30 @@ class _Builder:
             source_date=source_date,
             amount=amount,
             year=year,
+            amounts=amounts,
         )
+
+    def amounts(self, value: list[Any], file: str, key: str) -> tuple[Amount, ...]:
+        """amount: [{value: 13.90, currency: EUR, per: hour, note: {bg, en, ru}}, ...]"""
+        out: list[Amount] = []
+        for i, item in enumerate(value):
+            where = _join(key, f"[{i}]")
+            if not isinstance(item, Mapping):
+                self.bad(file, where, "must be a mapping {value, currency, per, note}")
+                continue
+            number, currency, per = item.get("value"), item.get("currency"), item.get("per")
+            if not isinstance(number, int | float) or isinstance(number, bool):
+                self.bad(file, _join(where, "value"), "must be a number")
+                continue
+            if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
+                self.bad(file, _join(where, "currency"), "must be an ISO 4217 code like EUR")
+                continue
+            if per not in AMOUNT_UNITS:
+                self.bad(file, _join(where, "per"), f"must be one of {', '.join(AMOUNT_UNITS)}")
+                continue
+            note = self.localized(item["note"], file, _join(where, "note")) if "note" in item else None
+            out.append(Amount(float(number), currency, str(per), note))
+        return tuple(out)
 
     def contact(self, value: object, file: str, key: str) -> Contact | None:
         entry = self.mapping(value, file, key)

@@ -64,6 +64,16 @@ class Localized:
 
 
 @dataclass(frozen=True)
+class Amount:
+    """A sum of money per unit (hour, day, month, year), written by Babel in each language."""
+
+    value: float
+    currency: str  # ISO 4217: EUR, GBP
+    per: str  # hour | day | month | year
+    note: Localized | None = None
+
+
+@dataclass(frozen=True)
 class Fact:
     """One section of a country card. `status: unverified` facts have no source (text says whom to ask)."""
 
@@ -75,6 +85,7 @@ class Fact:
     source_date: str | None
     amount: str | None = None
     year: int | None = None
+    amounts: tuple[Amount, ...] = ()  # the structured form of `amount`, shown per language
 
     @property
     def verified(self) -> bool:

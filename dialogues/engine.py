@@ -4,7 +4,11 @@ State is a JSON-serialisable dict owned by this module:
   lang      chosen language (bg/en/ru) or absent      started   first contact done
   country   remembered ISO code                        awaiting  what a yes/no/number now answers
   pending   intent waiting for a country               jobcheck  {"i": n, "answers": [...]}
-  misses    misunderstood messages in a row            buttons   payloads of the last buttons
+  misses    misunderstood messages in a row            buttons   payloads of the last button group
+  where     where the person is now (ISO code)         urgent    an urgent case was opened in this chat
+  urgent_q  the urgent question now open (safe/where/others)
+  safety    what was asked before the safety question ({"intent", "country"})
+  flags     warning signs seen in this chat (NLU signals, job-offer flags): a case carries them
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from babel import Locale
+
 from content import FULL_COUNTRIES, Content, CountryCard
-from dialogues import render
+from dialogues import lines, render
 from dialogues.types import Button, Context, EraseData, Event, OpenCase, Reply, StepResult
 from nlu.types import NluResult
 
@@ -28,6 +34,8 @@ MENU = (
     ("menu_mediator", "menu:mediator"),
 )
 HELP_NOW = "help_now"
+# Unpaid wages, bad conditions, debts: steps first, then a mediator (issue 9 point 5).
+WORK_PROBLEMS = frozenset({"unpaid_wages", "abusive_conditions", "debt_bondage"})
 TOPIC_KEYS = ("secure_job", "good_salary", "trusted_person", "good_education", "trafficking_vs_smuggling")
 # EU/EEA members and Switzerland: the general EU answer applies where we have no full card.
 EU_EEA = frozenset(
@@ -48,6 +56,9 @@ class Engine:
     def step(self, state: dict[str, Any], nlu: NluResult | None, event: Event, ctx: Context) -> StepResult:
         s = dict(state)
         s.setdefault("misses", 0)
+        hint = event.language_hint.strip().lower()[:2]
+        if hint and not s.get("started"):
+            s["hint"] = hint if hint in LANGS else None
         if nlu is not None and nlu.country and event.kind == "text":
             s["country"] = nlu.country
         turn = _Turn(self.c, s, ctx, nlu)
@@ -75,9 +86,14 @@ class _Turn:
         lang = self.s.get("lang")
         if lang in LANGS:
             return str(lang)
-        if self.nlu is not None:
+        seen = self.s.get("seen_lang")
+        understood = self.nlu is not None and (self.nlu.intent != "out_of_scope" or seen is None)
+        if self.nlu is not None and self.nlu.language != "unknown" and understood:
             return {"en": "en", "ru": "ru"}.get(self.nlu.language, "bg")
-        return "bg"
+        if seen in LANGS:
+            return str(seen)  # a message we did not understand never switches the language
+        hint = self.s.get("hint")  # the platform's language hint (first contact, media, emoji)
+        return str(hint) if hint in LANGS else "bg"
 
     def t(self, key: str, **values: object) -> str:
         return self.c.text(key, self.lang, **values)
@@ -90,8 +106,16 @@ class _Turn:
         return Button(self.t(key), payload)
 
     def result(self) -> StepResult:
-        buttons = [b.payload for r in self.replies for b in r.buttons]
-        self.s["buttons"] = buttons[-12:]
+        # One numbered group per turn: typed numbers pick from the last group of buttons.
+        groups = [i for i, r in enumerate(self.replies) if r.buttons]
+        if groups:
+            last = self.replies[groups[-1]]
+            self.s["buttons"] = [b.payload for b in last.buttons]
+            if len(last.buttons) >= 4:  # short groups (yes/no, languages) read well without numbers
+                numbered = tuple(Button(f"{i}. {b.title}", b.payload) for i, b in enumerate(last.buttons, 1))
+                self.replies[groups[-1]] = Reply(last.text, numbered, last.sensitive)
+        else:
+            self.s["buttons"] = []
         self.s["started"] = True
         if self.s.get("lang") is None and self.nlu is not None and self.nlu.language != "unknown":
             self.s["seen_lang"] = self.lang
@@ -101,10 +125,7 @@ class _Turn:
         return render.when_phrase(self.c, self.lang, self.ctx.now, self.ctx.next_shift, self.ctx.mediators_on_shift)
 
     def menu_buttons(self) -> tuple[Button, ...]:
-        return (
-            *(Button(f"{i}. {self.t(k)}", p) for i, (k, p) in enumerate(MENU, 1)),
-            self.btn("menu_help_now", HELP_NOW),
-        )
+        return (*(Button(self.t(k), p) for k, p in MENU), self.btn("menu_help_now", HELP_NOW))
 
     # ---- events --------------------------------------------------------------------------------
 
@@ -116,8 +137,23 @@ class _Turn:
 
     def text(self, text: str) -> None:
         nlu = self.nlu
+        if nlu is not None and nlu.risk in ("urgent", "elevated"):
+            self.remember_flags(nlu.signals)
+        if nlu is not None and "third_party" in nlu.signals and (nlu.risk != "none" or nlu.ask_safety):
+            self.third_party("urgent" if nlu.risk == "urgent" else "high")
+            return
         if nlu is not None and nlu.risk == "urgent":
+            if nlu.country:
+                self.s["where"] = nlu.country  # "I am in England ...": numbers for there
             self.urgent(nlu.signals)
+            return
+        if self.s.get("urgent_q") and nlu is not None and self.urgent_reply(nlu):
+            return
+        if nlu is not None and nlu.ask_safety and self.s.get("awaiting") != "safety":
+            self.ask_safety(nlu)
+            return
+        if nlu is not None and nlu.risk == "elevated" and set(nlu.signals) & WORK_PROBLEMS:
+            self.work_problem()
             return
         m = _NUMBER.match(text)
         if m and self.s.get("started"):
@@ -125,18 +161,32 @@ class _Turn:
             if chosen:
                 self.payload(chosen)
                 return
-        if not self.s.get("started") and (nlu is None or nlu.intent in ("greet", "out_of_scope", "menu")):
-            self.first_contact()
-            return
+        if not self.s.get("started"):
+            if nlu is None or nlu.intent in ("greet", "out_of_scope", "menu"):
+                self.first_contact()
+                return
+            self.first_contact(then_answer=True)  # an understood first message is answered right after
         if nlu is None:
             self.misunderstood()
             return
         awaiting = self.s.get("awaiting")
-        if awaiting in ("mediator", "delete", "jobcheck") and nlu.intent in ("affirm", "deny"):
+        if awaiting in ("mediator", "delete", "jobcheck", "help") and nlu.intent in ("affirm", "deny"):
             self.payload(f"{awaiting}:{'yes' if nlu.intent == 'affirm' else 'no'}")
+            return
+        if awaiting == "safety" and nlu.intent in ("affirm", "deny"):
+            self.payload(f"safety:{'safe' if nlu.intent == 'affirm' else 'no'}")
             return
         if awaiting == "country" and nlu.country:
             self.payload(f"country:{nlu.country}")
+            return
+        if awaiting == "tp_country" and nlu.country:
+            self.payload(f"tp_country:{nlu.country}")
+            return
+        if awaiting == "where" and nlu.country:
+            self.payload(f"where:{nlu.country}")
+            return
+        if self.s.get("urgent") and self.ctx.has_open_case and nlu.intent in ("out_of_scope", "emergency"):
+            self.urgent_next_step()
             return
         if awaiting == "language":
             picked = _language_from_text(text)
@@ -153,7 +203,18 @@ class _Turn:
             "privacy_more": lambda _: self.privacy_more(),
             "lang": self.set_language,
             "menu": self.menu_item,
-            "help_now": lambda _: self.urgent(("help_now",)),
+            "help_now": self.help_now,
+            "help": self.help_now,
+            "safety": self.safety_answer,
+            "tp_country": self.third_party_country,
+            "urgent": self.urgent_answer,
+            "where": self.where_chosen,
+            "more_numbers": lambda _: self.more_numbers(),
+            "sec": self.section_tap,
+            "pg": self.more_tap,  # the next page of a long answer
+            "src": self.source_tap,
+            "svc": lambda _: self.services(),
+            "child_line": lambda _: self.child_line(),
             "country": self.country_chosen,
             "jobcheck": self.jobcheck_answer,
             "mediator": self.mediator_answer,
@@ -161,11 +222,12 @@ class _Turn:
             "topic": self.topic,
         }
         handler = handlers.get(kind)
+        if not self.s.get("started") and kind not in ("lang", "help_now", "help", "privacy_more"):
+            # Any first event (Get Started, a referral, an unknown payload) gets the greeting.
+            self.first_contact()
+            return
         if handler is None:
             self.misunderstood()
-            return
-        if not self.s.get("started") and kind not in ("/start", "start", "lang", "help_now", "privacy_more"):
-            self.first_contact()
             return
         handler(arg)
 
@@ -173,15 +235,16 @@ class _Turn:
         buttons = self.s.get("buttons") or []
         if 1 <= n <= len(buttons):
             return str(buttons[n - 1])
-        if 1 <= n <= len(MENU):
-            return MENU[n - 1][1]
         return None
 
     # ---- flows ---------------------------------------------------------------------------------
 
-    def first_contact(self) -> None:
+    def first_contact(self, then_answer: bool = False) -> None:
         self.s["misses"] = 0
+        self.s["started"] = True
         self.say(f"{self.t('greeting')}\n{self.t('privacy_short')}", (self.btn("btn_more", "privacy_more"),))
+        if then_answer:
+            return
         langs = tuple(Button(self.t(f"lang_name_{code}"), f"lang:{code}") for code in LANGS)
         self.say(self.t("choose_language"), langs)
         self.s["awaiting"] = "language"
@@ -200,11 +263,29 @@ class _Turn:
     def menu(self) -> None:
         self.s["misses"] = 0
         self.s["awaiting"] = None
+        if self.lang == "ru":
+            self.say(self.t("menu_title"), self.migrant_menu_buttons())
+            return
         self.say(self.t("menu_title"), self.menu_buttons())
+
+    def migrant_menu_buttons(self) -> tuple[Button, ...]:
+        """The Russian menu: the topics of migrants in Bulgaria; the EU-citizen topics only on request."""
+        card = self.c.country("BG")
+        sections = tuple(self.section_button(card, k) for k in card.sections) if card is not None else ()
+        return (
+            *sections,
+            self.btn("menu_hotlines", "where:BG"),
+            self.btn("btn_services", "svc:BG"),
+            self.btn("menu_offer", "menu:offer"),
+            self.btn("menu_mediator", "menu:mediator"),
+            self.btn("btn_eu_topics", "menu:eu"),
+            self.btn("menu_help_now", HELP_NOW),
+        )
 
     def menu_item(self, item: str) -> None:
         actions: dict[str, Callable[[], None]] = {
             "": self.menu,
+            "eu": lambda: self.say(self.t("menu_title"), self.menu_buttons()),
             "work": lambda: self.answer("work_legally"),
             "country": self.ask_country,
             "offer": self.jobcheck_start,
@@ -256,17 +337,31 @@ class _Turn:
     def misunderstood(self) -> None:
         misses = int(self.s.get("misses", 0)) + 1
         self.s["misses"] = misses
-        if misses >= 2:
+        safe_buttons = (self.btn("btn_talk_person", "menu:mediator"), self.btn("menu_help_now", HELP_NOW))
+        if misses >= 2 and not self.ctx.has_open_case:
+            # Two misses in a row: offer a person.
             self.s["misses"] = 0
-            self.say(self.t("fallback_twice"), (*self.menu_buttons(), self.btn("btn_mediator", "menu:mediator")))
+            self.s["offered"] = True
+            self.s["awaiting"] = "mediator"
+            self.say(
+                self.t("fallback_twice"),
+                (
+                    self.btn("btn_yes", "mediator:yes"),
+                    self.btn("btn_no", "mediator:no"),
+                    self.btn("menu_help_now", HELP_NOW),
+                ),
+            )
         else:
-            self.say(self.t("fallback_once"), (self.btn("btn_menu", "menu"),))
+            self.say(self.t("fallback_once"), (*safe_buttons, self.btn("btn_menu", "menu")))
 
     # ---- answers -------------------------------------------------------------------------------
 
     def answer(self, intent: str) -> None:
         country = self.s.get("country")
         card = self.c.country(country) if country else None
+        if country and lines.has_no_rules(str(country)) and intent in _COUNTRY_DEPENDENT:
+            self.no_rules(str(country))
+            return
         if intent in COUNTRY_INTENTS and card is None:
             self.ask_country(pending=intent)
             return
@@ -281,27 +376,30 @@ class _Turn:
             return
         if intent == "wages_costs" and card is not None and country in FULL_COUNTRIES:
             self.card(country, only=("minimum_wage",))
-            self.topic_offer(("good_salary",))
             return
         if intent == "work_legally" and card is not None and country in FULL_COUNTRIES:
             self.card(country, only=("work_rules", "work_numbers", "advice"))
-            self.topic_offer(("secure_job", "trusted_person"))
             return
         general = self.c.answers.get(intent)
-        if general is not None:
-            text = general.text.get(self.lang)
-            src = render.source_line(self.c, self.lang, general.source, general.checked)
-            self.say(f"{text}\n{src}" if src else text)
         topics = {
             "work_legally": ("secure_job", "trusted_person"),
             "wages_costs": ("good_salary",),
             "trafficking_info": ("trafficking_vs_smuggling",),
             "education_family": ("good_education",),
-        }.get(intent)
-        if topics:
-            self.topic_offer(topics)
-        elif intent in ("work_legally", "residence_rules", "wages_costs", "health_social", "education_family"):
-            self.ask_country(pending=intent)
+        }.get(intent, ())
+        related = [self.topic_button(k) for k in topics if k in self.c.topics]
+        eu = self.c.countries.get("EU")
+        extra = {"health_social": "ehic", "work_legally": "posted"}.get(intent)
+        if eu is not None and extra in eu.sections:
+            related.append(self.section_button(eu, str(extra)))
+        if intent == "education_family":
+            related.append(self.btn("btn_child_line", "child_line"))
+        if intent in _COUNTRY_DEPENDENT:
+            related.append(self.btn("menu_country", "menu:country"))
+        if general is None:
+            self.misunderstood()
+            return
+        self.screen(general.text.get(self.lang), f"a:{intent}", tuple(related))
 
     def topic_offer(self, keys: tuple[str, ...]) -> None:
         buttons = tuple(
@@ -315,10 +413,8 @@ class _Turn:
         if topic is None:
             self.misunderstood()
             return
-        self.say(render.topic_text(self.c, self.lang, topic))
-        story = topic.story.get(self.lang)
-        others = tuple(Button(self.c.topics[k].title.get(self.lang)[:40], f"topic:{k}") for k in TOPIC_KEYS if k != key)
-        self.say(story, (*others[:3], self.btn("btn_menu", "menu")))
+        others = tuple(self.topic_button(k) for k in TOPIC_KEYS if k != key and k in self.c.topics)
+        self.screen(self.topic_full_text(key), f"t:{key}", others[:2])
 
     def ask_country(self, pending: str | None = None) -> None:
         self.s["awaiting"] = "country"
@@ -342,48 +438,48 @@ class _Turn:
         else:
             self.card(code)
 
+    def no_rules(self, code: str) -> None:
+        """A country we have no rules for (outside the EU/EEA, or Switzerland): say so, and who helps."""
+        text = [self.t("non_eu_country", country=_country_name(self.c, code, self.lang))]
+        centre = lines.situation_centre(self.c)
+        if centre is not None:
+            text.append(render.phone_line(self.c, self.lang, centre, note=False))
+            if centre.url:
+                text.append(self.t("embassy_list", url=centre.url))
+        self.say(
+            "\n".join(text),
+            (
+                self.btn("btn_talk_person", "menu:mediator"),
+                self.btn("btn_other_country", "menu:country"),
+                self.btn("btn_menu", "menu"),
+            ),
+        )
+
     def card(self, code: str | None, only: tuple[str, ...] | None = None) -> None:
+        if code and lines.has_no_rules(code):
+            self.no_rules(code)
+            return
         card = self.c.country(code) if code else None
+        first = only[0] if only else "work_rules"
         if card is None or (code not in FULL_COUNTRIES and code != "BG"):
-            self.general_eu(code)
+            self.general_eu(code, first)
             return
         if code == "BG":
             self.migrants()
             return
-        keys = only or ("registration", "work_rules", "work_numbers", "minimum_wage", "advice", "trafficking")
-        blocks = [b for b in (render.section(self.c, self.lang, card, k) for k in keys) if b]
-        header = card.name.get(self.lang).upper()
-        for i, block in enumerate(blocks):
-            self.say(f"{header}\n\n{block}" if i == 0 else block)
-        if only is None:
-            self.card_contacts(card)
-        more = (
-            Button(self.t("menu_hotlines"), "menu:hotlines"),
-            self.btn("btn_other_country", "menu:country"),
-            self.btn("btn_menu", "menu"),
-        )
-        self.say(self.t("card_sources_note"), more)
+        self.section_screen(card, first)
 
     def card_contacts(self, card: CountryCard) -> None:
         if card.contacts:
             self.say(f"{self.t('hotlines_intro')}\n\n{render.contacts_block(self.c, self.lang, card.contacts)}")
 
-    def general_eu(self, code: str | None) -> None:
+    def general_eu(self, code: str | None, first: str = "work_rules") -> None:
         eu = self.c.country("EU")
-        if code and eu is not None:
-            self.say(self.t("country_general", country=_country_name(self.c, code, self.lang)))
         if eu is None:
-            self.answer_text("work_legally")
+            self.answer("work_legally")
             return
-        for key in ("registration", "work_rules", "work_numbers", "minimum_wage", "advice"):
-            block = render.section(self.c, self.lang, eu, key)
-            if block:
-                self.say(block)
-        if eu.contacts:
-            self.say(render.contacts_block(self.c, self.lang, eu.contacts))
-        self.say(
-            self.t("card_sources_note"), (self.btn("btn_other_country", "menu:country"), self.btn("btn_menu", "menu"))
-        )
+        intro = self.t("country_general", country=_country_name(self.c, code, self.lang)) if code else None
+        self.section_screen(eu, first if first in eu.sections else "work_rules", intro=intro)
 
     def answer_text(self, key: str) -> None:
         ans = self.c.answers.get(key)
@@ -391,43 +487,178 @@ class _Turn:
             self.say(ans.text.get(self.lang))
 
     def hotlines(self, country: str | None) -> None:
+        """At most three numbers for where the person is; asks where first when unknown."""
+        where = self.s.get("where")
+        if where is None:
+            self.s["awaiting"] = "where"
+            buttons = (
+                self.btn("btn_in_bulgaria", "where:BG"),
+                *(
+                    Button(self.c.countries[c].name.get(self.lang), f"where:{c}")
+                    for c in ((country,) if country in FULL_COUNTRIES else FULL_COUNTRIES[:4])
+                ),
+                self.btn("btn_other_country", "where:other"),
+            )
+            self.say(f"{self.t('hotlines_intro')}\n{self.numbers_here(None)}", sensitive=True)
+            self.say(self.t("where_now"), buttons)
+            return
         self.say(
-            f"{self.t('hotlines_intro')}\n\n{render.contacts_block(self.c, self.lang, self.c.hotlines_bg)}",
+            f"{self.t('hotlines_intro')}\n{self.numbers_here(str(where))}",
+            (self.btn("btn_more_numbers", "more_numbers"), self.btn("btn_menu", "menu")),
             sensitive=True,
         )
-        card = self.c.country(country) if country else None
-        if card is not None and country in FULL_COUNTRIES:
-            self.say(
-                f"{card.name.get(self.lang).upper()}\n\n{render.contacts_block(self.c, self.lang, card.contacts)}",
-                sensitive=True,
-            )
-        self.say(
-            self.t("ask_country"),
-            (
-                *(
-                    Button(self.c.countries[c].name.get(self.lang), f"country:{c}")
-                    for c in FULL_COUNTRIES
-                    if c != country
-                ),
-                self.btn("btn_menu", "menu"),
-            ),
-        )
-        self.s["awaiting"] = "country"
-        self.s["pending"] = "hotline"
 
     def migrants(self) -> None:
         card = self.c.country("BG")
         ans = self.c.answers.get("migrants_in_bulgaria")
-        if ans is not None:
-            self.say(ans.text.get(self.lang))
-        if card is not None:
-            for key in ("residence", "asylum", "work", "legal_aid"):
-                block = render.section(self.c, self.lang, card, key)
-                if block:
-                    self.say(block)
-            if card.services:
-                self.say(render.contacts_block(self.c, self.lang, card.services))
-        self.say(self.t("card_sources_note"), (self.btn("btn_mediator", "menu:mediator"), self.btn("btn_menu", "menu")))
+        related = [self.section_button(card, k) for k in card.sections] if card is not None else []
+        if card is not None and card.services:
+            related.append(self.btn("btn_services", "svc:BG"))
+        text = ans.text.get(self.lang) if ans is not None else ""
+        self.screen(text, "a:migrants_in_bulgaria", tuple(related[:5]))
+
+    def child_line(self) -> None:
+        """The national children's line: for a child sent to work, or anyone worried about a child."""
+        line = next((x for x in self.c.hotlines_bg if x.phone and x.phone.startswith("116 111")), None)
+        if line is None:
+            self.misunderstood()
+            return
+        self.say(render.phone_line(self.c, self.lang, line), (self.btn("btn_menu", "menu"),), sensitive=True)
+
+    def services(self) -> None:
+        card = self.c.country("BG")
+        if card is None or not card.services:
+            self.misunderstood()
+            return
+        block = render.phone_block(self.c, self.lang, tuple(x for x in card.services if x.phone), note=False)
+        self.say(
+            render.pages(block, render.PAGE_MAX)[0],
+            (self.btn("btn_mediator", "menu:mediator"), self.btn("btn_menu", "menu")),
+        )
+
+    # ---- one screen first: a short first message, the rest one tap away ---------------------------
+
+    def screen(self, text: str, ref: str, related: tuple[Button, ...] = (), *, intro: str | None = None) -> None:
+        """The first screen of `text` with: More (when there is more), related buttons, Source, Menu."""
+        pages = render.pages(text)
+        head = pages[0] if pages else ""
+        if intro:  # one line before the answer ("Poland: here are the general EU rules")
+            head = f"{intro}\n{head}"
+        buttons: list[Button] = []
+        if len(pages) > 1:
+            buttons.append(self.btn("btn_more", f"pg:{ref}:1"))
+        buttons.extend(related)
+        if self.source_of(ref) is not None:
+            buttons.append(self.btn("btn_source", f"src:{ref}"))
+        buttons.append(self.btn("btn_menu", "menu"))
+        self.say(head, tuple(buttons))
+
+    def text_of(self, ref: str) -> str | None:
+        kind, _, rest = ref.partition(":")
+        if kind == "a":
+            ans = self.c.answers.get(rest)
+            return ans.text.get(self.lang) if ans is not None else None
+        if kind == "t":
+            return self.topic_full_text(rest) if rest in self.c.topics else None
+        if kind == "s":
+            code, _, key = rest.partition(":")
+            card = self.c.countries.get(code)
+            return self.section_full(card, key) if card is not None else None
+        return None
+
+    def source_of(self, ref: str) -> tuple[str, Any] | None:
+        kind, _, rest = ref.partition(":")
+        if kind == "a":
+            ans = self.c.answers.get(rest)
+            return (ans.source, ans.checked) if ans is not None and ans.source else None
+        if kind == "s":
+            code, _, key = rest.partition(":")
+            card = self.c.countries.get(code)
+            fact = card.sections.get(key) if card is not None else None
+            return (fact.source, fact.checked) if fact is not None and fact.source else None
+        return None
+
+    def more_tap(self, arg: str) -> None:
+        ref, _, n = arg.rpartition(":")
+        text = self.text_of(ref)
+        pages = render.pages(text) if text else []
+        i = int(n) if n.isdigit() else 1
+        if not 1 <= i < len(pages):
+            self.misunderstood()
+            return
+        buttons: list[Button] = []
+        if i + 1 < len(pages):
+            buttons.append(self.btn("btn_more", f"pg:{ref}:{i + 1}"))
+        if self.source_of(ref) is not None:
+            buttons.append(self.btn("btn_source", f"src:{ref}"))
+        buttons.append(self.btn("btn_menu", "menu"))
+        self.say(pages[i], tuple(buttons))
+
+    def source_tap(self, ref: str) -> None:
+        src = self.source_of(ref)
+        if src is None:
+            self.misunderstood()
+            return
+        self.say(render.source_line(self.c, self.lang, src[0], src[1]), (self.btn("btn_menu", "menu"),))
+
+    def section_button(self, card: CountryCard, key: str) -> Button:
+        return Button(self.t(f"sec_{key}"), f"sec:{card.code}:{key}")
+
+    def section_tap(self, arg: str) -> None:
+        code, _, key = arg.partition(":")
+        card = self.c.countries.get(code)
+        if card is None or key not in card.sections:
+            self.misunderstood()
+            return
+        self.section_screen(card, key)
+
+    def section_screen(self, card: CountryCard, key: str, intro: str | None = None) -> None:
+        """One section of a country card, with buttons for the others and the help lines."""
+        text = self.section_full(card, key)
+        keys = list(card.sections)
+        at = keys.index(key) if key in keys else 0
+        # The next three sections (in turn), so every section is reachable from any other.
+        others = [self.section_button(card, k) for k in (keys[at + 1 :] + keys[:at])[:3]]
+        if card.code != "BG":
+            others.append(self.btn("menu_hotlines", "menu:hotlines"))
+        self.screen(text, f"s:{card.code}:{key}", tuple(others), intro=intro)
+
+    def section_full(self, card: CountryCard, key: str) -> str:
+        """A section's text, headed with the country and the section's name (not for EU and BG)."""
+        text = render.section_text(self.c, self.lang, card, key) or ""
+        if card.code in ("EU", "BG"):
+            return text
+        return f"{card.name.get(self.lang).upper()} · {self.t(f'sec_{key}')}\n{text}"
+
+    def topic_button(self, key: str) -> Button:
+        return Button(self.c.topics[key].title.get(self.lang)[:40], f"topic:{key}")
+
+    def topic_full_text(self, key: str) -> str:
+        topic = self.c.topics[key]
+        return f"{render.topic_text(self.c, self.lang, topic)}\n\n{topic.story.get(self.lang)}"
+
+    def work_problem(self) -> None:
+        """Steps for unpaid wages, bad conditions or a debt: evidence, free advice there, the GLI; a mediator."""
+        self.s["started"] = True
+        code = self.where_or_country()
+        card = self.c.country(code) if code else None
+        steps = [self.t("work_problem_intro"), "1. " + self.t("work_problem_evidence")]
+        buttons: list[Button] = []
+        labour = [x for x in card.contacts if x.kind == "labour" and x.phone] if card is not None else []
+        if labour:
+            steps.append("2. " + render.phone_line(self.c, self.lang, labour[0], note=False))
+        elif card is not None and "advice" in card.sections:
+            steps.append("2. " + self.t("work_problem_advice"))
+            buttons.append(self.section_button(card, "advice"))
+        else:
+            steps.append("2. " + self.t("work_problem_advice_country"))
+            buttons.append(self.btn("menu_country", "menu:country"))
+        gli = next((x for x in self.c.hotlines_bg if x.kind == "labour"), None)
+        if gli is not None:
+            line = render.phone_line(self.c, self.lang, gli, note=False)
+            steps.append(f"3. {self.t('work_problem_posted')}\n{line}" + (f"\n{gli.url}" if gli.url else ""))
+        self.say("\n".join(steps), tuple(buttons))
+        self.offer_mediator()
 
     # ---- job-offer check -----------------------------------------------------------------------
 
@@ -447,8 +678,7 @@ class _Turn:
         self.offer_mediator(soft=True, extra=(self.btn("menu_offer", "menu:offer"),))
 
     def hotline_short(self) -> None:
-        urgent = self.c.urgent_hotlines
-        self.say(render.contacts_block(self.c, self.lang, urgent, with_source=False), sensitive=True)
+        self.say(self.numbers_here(self.s.get("where")), sensitive=True)
 
     def jobcheck_start(self) -> None:
         self.s["jobcheck"] = {"i": 0, "answers": []}
@@ -478,6 +708,7 @@ class _Turn:
         self.s["awaiting"] = None
         self.s.pop("jobcheck", None)
         flagged = [q for q, ans in zip(self.c.jobcheck, jc["answers"], strict=False) if ans == q.warning_answer]
+        self.remember_flags(tuple(f"jobcheck:{q.id}" for q in flagged))
         level = "red" if any(q.weight == "red" for q in flagged) else "amber" if flagged else "green"
         lines = [self.t(f"jobcheck_{level}")]
         lines.extend(f"• {q.meaning.get(self.lang)}" for q in flagged)
@@ -495,7 +726,7 @@ class _Turn:
 
     def offer_mediator(self, soft: bool = False, extra: tuple[Button, ...] = ()) -> None:
         if self.ctx.has_open_case:
-            self.say(self.t("mediator_already"))
+            self.say(self.t("mediator_already", when=self.when()))
             return
         if soft and self.s.get("offered"):
             return
@@ -511,34 +742,228 @@ class _Turn:
             self.say(self.t("mediator_declined"), (self.btn("btn_menu", "menu"),))
             return
         if self.ctx.has_open_case:
-            self.say(self.t("mediator_already"))
+            self.say(self.t("mediator_already", when=self.when()))
             return
-        risky = self.nlu is not None and self.nlu.risk == "elevated"
-        self.effects.append(
-            OpenCase(
-                "high" if risky else "normal",
-                tuple(self.nlu.signals if self.nlu else ()),
-                self.s.get("country"),
-                "asked",
-            )
-        )
+        flags = tuple(self.s.get("flags") or ())
+        risky = bool(flags) or (self.nlu is not None and self.nlu.risk == "elevated")
+        self.effects.append(OpenCase("high" if risky else "normal", flags, self.where_or_country(), "asked"))
         self.say(self.t("mediator_case_opened", when=self.when()), (self.btn("btn_menu", "menu"),))
         if not self.ctx.mediators_on_shift:
             self.hotline_short()
 
+    # ---- urgent: a short conversation (issue 9 point 3) -----------------------------------------
+
+    def where_or_country(self) -> str | None:
+        where = self.s.get("where") or self.s.get("country")
+        return str(where) if where else None
+
+    def remember_flags(self, signals: tuple[str, ...] | list[str]) -> None:
+        flags = list(self.s.get("flags") or [])
+        flags += [f for f in signals if f not in flags]
+        self.s["flags"] = flags[-20:]
+
+    def numbers_here(self, where: str | None) -> str:
+        """The first (at most three) numbers for where the person is, with who/when/cost."""
+        text = render.phone_block(self.c, self.lang, lines.first_lines(self.c, where))
+        if where is None:
+            text = text.replace(" – ", f" ({self.t('uk_emergency_note')}) – ", 1)
+        elif lines.emergency(self.c, where) is None:
+            text = f"☎ {self.t('local_emergency')}\n{text}"
+        return text
+
+    def emergency_number(self, where: str | None) -> str:
+        contact = lines.emergency(self.c, where)
+        return contact.phone or "112" if contact is not None else self.t("local_emergency")
+
     def urgent(self, signals: tuple[str, ...]) -> None:
+        """The safety message at once, the case, then three short questions for the mediator."""
         self.s["awaiting"] = None
         self.s.pop("jobcheck", None)
-        country = self.s.get("country")
-        contacts = list(self.c.urgent_hotlines)
-        card = self.c.country(country) if country in FULL_COUNTRIES else None
-        if card is not None:
-            contacts += [c for c in card.contacts if c.kind in ("hotline", "trafficking") and c.phone]
-        self.say(self.t("urgent_intro"), sensitive=True)
-        self.say(render.contacts_block(self.c, self.lang, tuple(contacts), with_source=False), sensitive=True)
-        self.effects.append(OpenCase("urgent", signals, country, "urgent"))
+        where = self.s.get("where")
+        self.remember_flags(signals)
+        self.say(f"{self.t('urgent_intro')}\n{self.numbers_here(where)}", sensitive=True)
+        self.effects.append(
+            OpenCase("urgent", tuple(self.s.get("flags") or signals), self.where_or_country(), "urgent")
+        )
+        self.s["urgent"] = True
         key = "urgent_case_in_hours" if self.ctx.mediators_on_shift else "urgent_case_off_hours"
         self.say(self.t(key, when=self.when()), sensitive=True)
+        self.s["urgent_q"] = "safe"
+        self.say(
+            self.t("urgent_q_safe"),
+            (self.btn("btn_yes", "urgent:safe_yes"), self.btn("btn_no", "urgent:safe_no")),
+            sensitive=True,
+        )
+
+    def urgent_reply(self, nlu: NluResult) -> bool:
+        """A typed answer to the open urgent question; False when the text is not one."""
+        q = self.s.get("urgent_q")
+        if q == "where":
+            if nlu.country:
+                self.urgent_answer(f"where_{nlu.country}")
+                return True
+            if nlu.intent in ("out_of_scope", "affirm", "deny"):
+                self.urgent_answer("where_unknown")  # a town we do not know: the mediator reads it
+                return True
+            return False
+        if nlu.intent in ("affirm", "deny"):
+            yes = nlu.intent == "affirm"
+            self.urgent_answer(f"{'safe' if q == 'safe' else 'others'}_{'yes' if yes else 'no'}")
+            return True
+        return False
+
+    def urgent_answer(self, arg: str) -> None:
+        """Record one answer in the case (a signal the mediator sees) and ask the next question."""
+        answer, _, value = arg.partition("_")
+        where = self.where_or_country()
+        if answer == "safe":
+            self.effects.append(OpenCase("urgent", (f"answer:can_write_safely={value}",), where, "urgent"))
+            if value == "no":
+                self.s["urgent_q"] = None
+                self.say(self.t("urgent_cannot_write"), sensitive=True)
+                return
+            self.s["urgent_q"] = "where"
+            self.say(
+                self.t("urgent_q_where"),
+                (self.btn("btn_in_bulgaria", "urgent:where_BG"),),
+                sensitive=True,
+            )
+        elif answer == "where":
+            self.s["urgent_q"] = "others"
+            known = value if value and value != "unknown" else None
+            signals: tuple[str, ...] = ("answer:where=" + (known or "written"),)
+            if known:
+                changed = known != self.s.get("where")
+                self.s["where"] = known
+                if changed:
+                    self.say(self.numbers_here(known), sensitive=True)
+            self.effects.append(OpenCase("urgent", signals, self.where_or_country(), "urgent"))
+            self.say(
+                self.t("urgent_q_others"),
+                (self.btn("btn_yes", "urgent:others_yes"), self.btn("btn_no", "urgent:others_no")),
+                sensitive=True,
+            )
+        elif answer == "others":
+            self.s["urgent_q"] = None
+            self.effects.append(OpenCase("urgent", (f"answer:others_in_danger={value}",), where, "urgent"))
+            self.say(self.t("urgent_thanks"))
+            self.urgent_next_step()
+        else:
+            self.misunderstood()
+
+    def urgent_next_step(self) -> None:
+        """ "What now?" after an urgent message: the next step and when the mediator comes."""
+        number = self.emergency_number(self.s.get("where"))
+        self.say(self.t("urgent_next_step", when=self.when(), number=number), sensitive=True)
+
+    def help_now(self, arg: str) -> None:
+        """The help button: the numbers at once, and one confirmation before a case opens."""
+        if arg == "yes":
+            self.urgent(("help_now",))
+            return
+        if arg == "no":
+            self.s["awaiting"] = None
+            self.menu()
+            return
+        where = self.s.get("where")
+        self.say(f"{self.t('urgent_intro')}\n{self.numbers_here(where)}", sensitive=True)
+        if self.ctx.has_open_case:
+            self.say(self.t("mediator_already", when=self.when()))
+            return
+        self.s["awaiting"] = "help"
+        self.say(self.t("help_confirm"), (self.btn("btn_yes", "help:yes"), self.btn("btn_no", "help:no")))
+
+    # ---- the safety question and the third-party path (issue 12 points 3, 4) -------------------
+
+    def ask_safety(self, nlu: NluResult) -> None:
+        self.s["safety"] = {"intent": nlu.intent, "country": nlu.country}
+        self.s["awaiting"] = "safety"
+        self.say(
+            self.t("safety_question"),
+            (
+                self.btn("btn_safe", "safety:safe"),
+                self.btn("btn_not_safe", "safety:no"),
+                self.btn("btn_someone_else", "safety:other"),
+            ),
+            sensitive=True,
+        )
+
+    def safety_answer(self, arg: str) -> None:
+        self.s["awaiting"] = None
+        asked = self.s.pop("safety", None) or {}
+        if arg == "no":
+            self.remember_flags(("answer:not_safe",))
+            self.urgent(("ask_safety", "answer:not_safe"))
+        elif arg == "other":
+            self.third_party("high", country=asked.get("country"))
+        else:
+            self.say(self.t("safety_ok"))
+            intent = asked.get("intent")
+            if intent and intent not in ("out_of_scope", "emergency", "affirm", "deny"):
+                self.answer(str(intent))
+            else:
+                self.menu()
+
+    def third_party(self, priority: str, country: str | None = None) -> None:
+        """A relative writes about someone else: what they can do from where they are; a case opens."""
+        self.s["awaiting"] = None
+        self.s.pop("jobcheck", None)
+        self.remember_flags(("third_party",))
+        code = country or (self.nlu.country if self.nlu is not None else None) or self.s.get("tp_country")
+        self.effects.append(
+            OpenCase("urgent" if priority == "urgent" else "high", tuple(self.s["flags"]), code, "third_party")
+        )
+        if not code:
+            self.say(self.t("third_party_case", when=self.when()))
+            self.s["awaiting"] = "tp_country"
+            buttons = tuple(
+                Button(self.c.countries[cc].name.get(self.lang), f"tp_country:{cc}") for cc in FULL_COUNTRIES[:6]
+            )
+            self.say(self.t("third_party_ask_country"), buttons, sensitive=True)
+            return
+        self.third_party_steps(str(code))
+        self.say(self.t("third_party_case", when=self.when()), (self.btn("btn_menu", "menu"),))
+
+    def third_party_country(self, code: str) -> None:
+        code = code.upper()
+        self.s["tp_country"] = code
+        self.s["awaiting"] = None
+        self.effects.append(OpenCase("high", ("third_party", f"answer:person_is_in={code}"), code, "third_party"))
+        self.third_party_steps(code)
+
+    def third_party_steps(self, code: str) -> None:
+        where = _country_name(self.c, code, self.lang)
+        emergency = lines.emergency(self.c, code)
+        steps = [self.t("third_party_intro", where=self.t("third_party_where", country=where))]
+        if emergency is not None and emergency.phone:
+            steps.append("1. " + self.t("third_party_emergency", number=emergency.phone))
+        else:
+            steps.append("1. " + self.t("third_party_local_emergency"))
+        centre = lines.situation_centre(self.c)
+        n = 2
+        if centre is not None:
+            steps.append(f"{n}. {render.phone_line(self.c, self.lang, centre)}")
+            n += 1
+        local = lines.local_line(self.c, code)
+        if local is not None:
+            steps.append(f"{n}. {render.phone_line(self.c, self.lang, local)}")
+        self.say("\n".join(steps), sensitive=True)
+
+    # ---- help lines by where the person is (issue 9 point 2) -----------------------------------
+
+    def where_chosen(self, code: str) -> None:
+        if code == "other":
+            self.s["awaiting"] = "where"
+            self.say(self.t("ask_country"))
+            return
+        self.s["where"] = code.upper()
+        self.s["awaiting"] = None
+        self.hotlines(self.s["where"])
+
+    def more_numbers(self) -> None:
+        where = self.s.get("where")
+        rest = lines.more_lines(self.c, where)
+        self.say(render.phone_block(self.c, self.lang, rest[:8], note=False), (self.btn("btn_menu", "menu"),))
 
     def ask_delete(self) -> None:
         self.s["awaiting"] = "delete"
@@ -553,6 +978,9 @@ class _Turn:
         else:
             self.say(self.t("privacy_delete_cancelled"), (self.btn("btn_menu", "menu"),))
 
+
+# Intents whose answer depends on the country's rules.
+_COUNTRY_DEPENDENT = frozenset({"work_legally", "residence_rules", "wages_costs", "health_social", "education_family"})
 
 _SIGNAL_TO_QUESTION = {
     "recruitment_fee": "fee",
@@ -576,7 +1004,8 @@ def _language_from_text(text: str) -> str | None:
 
 
 def _country_name(c: Content, code: str, lang: str) -> str:
+    """Our card's name for the country, else Babel's (CLDR) name in the language, else the code."""
     card = c.country(code)
-    if card is not None:
+    if card is not None and card.code == code.upper():
         return card.name.get(lang)
-    return code
+    return str(Locale.parse(lang).territories.get(code.upper(), code))

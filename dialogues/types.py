@@ -17,6 +17,9 @@ class Event:
     text: str = ""
     payload: str = ""
     media: str = ""  # for nontext: image, audio, video, file, sticker, location, other
+    # The platform's guess of the person's language (Telegram language_code, Viber language): not part of
+    # what the person did, so two events compare equal without it.
+    language_hint: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ original exception (whose text may hold the URL) dropped from the chain.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import json
 import logging
@@ -171,18 +172,19 @@ class TelegramChannel:
         if msg.chat.type != ChatType.PRIVATE or msg.from_user is None or msg.from_user.is_bot:
             return ignored
         user_id = str(msg.chat.id)
+        hint = (msg.from_user.language_code or "")[:16]  # the app's language: the dialogue's first language
         if msg.text is not None:
             if _START.match(msg.text) and not _is_forwarded(msg):
                 # /start (also from a deep link: its parameter is dropped) is the dialogue's first contact
                 event = Event("payload", payload="/start")
             else:
                 event = Event("text", text=msg.text)
+            event = dataclasses.replace(event, language_hint=hint)
             return Inbound(self.name, "message", user_id=user_id, event=event, dedup_key=key)
         for attr, media in _MEDIA:
             if getattr(msg, attr, None):
-                return Inbound(
-                    self.name, "message", user_id=user_id, event=Event("nontext", media=media), dedup_key=key
-                )
+                event = Event("nontext", media=media, language_hint=hint)
+                return Inbound(self.name, "message", user_id=user_id, event=event, dedup_key=key)
         return ignored  # service messages (pinned, auto-delete timer, write access ...)
 
     def _from_callback(self, key: str, query: CallbackQuery) -> Inbound:

@@ -16,6 +16,7 @@ does not fill up with those internal codes (nor show, to someone looking at the 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import html
@@ -274,6 +275,9 @@ class ViberChannel:
         sender = data.get("sender")
         if not isinstance(sender, dict) or "message_token" not in data:
             raise ValueError("the Viber 'message' callback is missing a field")
+        language = sender.get("language")  # the phone's language: the dialogue's first language, if it has none
+        if isinstance(language, str) and language:
+            event = dataclasses.replace(event, language_hint=language[:16])
         return Inbound(
             self.name, "message", user_id=_id(sender.get("id")), event=event, dedup_key=str(data["message_token"])
         )

@@ -509,3 +509,37 @@ def test_release_hands_the_case_back_to_the_bot(
     page.goto(live_server.url + "/console#closed")
     page.wait_for_selector(f"#list .card[data-id='{case_id}']")
     console.check()
+
+
+@pytest.mark.browser
+def test_case_view_shows_what_opened_it_and_keeps_the_reply_box_in_reach(
+    console: Console, live_server: LiveServer, accounts: dict[str, str]
+) -> None:
+    session = "why-it-opened-0001"
+    chat_say(live_server, session, URGENT)
+    chat_say(live_server, session, "yes")  # can write safely
+    chat_say(live_server, session, "Germany, Munich")  # where
+    chat_say(live_server, session, "no")  # nobody else in danger
+    api = ApiClient(live_server.url)
+    api.login(accounts["mediator"])
+    mine = [c for c in api.cases("queued") if "answer:where=DE" in c["signals"]]
+    assert mine, api.cases("queued")
+    case = mine[0]
+    assert {"answer:can_write_safely=yes", "answer:others_in_danger=no"} <= set(case["signals"])
+
+    page = console.page
+    page.set_viewport_size(PHONE)
+    console.login(accounts["mediator"], then=f"/console/cases/{case['id']}")
+    page.wait_for_selector("#transcript .m")
+    page.locator("#claim").click()
+    page.wait_for_selector("#reply:not([disabled])")
+    # what opened the case is the first thing in the summary, in words a mediator reads
+    first_label = page.locator("#facts dt").first.text_content()
+    assert first_label in ("Защо е отворен", "Why it opened"), first_label
+    why = page.locator("#facts dd").first.text_content() or ""
+    assert ("Къде е" in why or "Where they are" in why) and "DE" in why, why
+    # the reply box is on the screen without scrolling past the bot's messages
+    box = page.locator("#reply").bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], box
+    page.screenshot(path=str(CASE_SHOT.with_name("console_case_phone.png")))
+    console.check()

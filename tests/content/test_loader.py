@@ -62,7 +62,7 @@ def test_real_content_loads(real: Content) -> None:
 def test_real_content_types(real: Content) -> None:
     de = real.countries["DE"]
     wage = de.sections["minimum_wage"]
-    assert wage.status == "verified" and wage.year == 2026 and wage.amount
+    assert wage.status == "verified" and wage.year == 2026 and wage.amounts and wage.amounts[0].currency == "EUR"
     assert isinstance(wage.checked, date) and wage.source and wage.source.startswith("http")
     unverified = de.sections["work_numbers"]
     assert unverified.status == "unverified" and unverified.source is None

@@ -16,6 +16,11 @@ from nlu.pipeline import Nlu
 ON_SHIFT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday morning
 
 
+def flat(text: str) -> str:
+    """Text with every run of spaces and line breaks as one space (pages are cut between sentences)."""
+    return " ".join(text.split())
+
+
 @pytest.fixture(scope="session")
 def content() -> Content:
     return load_content(default_content_dir())
@@ -56,6 +61,14 @@ class Convo:
     @property
     def payloads(self) -> list[str]:
         return [b.payload for r in self.last for b in r.buttons]
+
+    async def read_more(self) -> str:
+        """The whole answer: the first screen, then every "More" page (issue 9: the rest is one tap away)."""
+        parts = [self.text]
+        while more := [p for p in self.payloads if p.startswith("pg:")]:
+            await self.tap(more[0])
+            parts.append(self.text)
+        return flat("\n".join(parts))
 
     async def start(self, lang: str) -> None:
         await self.tap("/start")

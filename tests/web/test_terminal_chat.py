@@ -27,5 +27,7 @@ def test_terminal_chat_runs_a_conversation(tmp_path: Path, nlu_model_path: Path)
     out = p.stdout.decode()
     assert p.returncode == 0, p.stderr.decode()
     assert "[1. Work legally abroad]" in out or "1. Work legally abroad" in out
+    # One numbered group per turn: the greeting's "More" is not numbered, the languages are.
+    assert "[Още]" in out and "[1. Български]" in out and "[2. English]" in out
     assert "Question 1 of 8" in out
     assert "112" in out and "0800 20 100" in out

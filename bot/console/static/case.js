@@ -90,12 +90,13 @@
     }
     function renderSummary(c) {
       S.clear(facts);
+      // What opened the case comes first: signals, job-offer flags, third party, the person's answers.
+      fact(S.t("signals"), c.signals.length ? S.signalList(c) : S.t("noSignals"));
+      fact(S.t("country"), S.country(c.country));
       fact(S.t("priority"), S.priorityBadge(c));
       var st = S.el("span", null, [S.el("span", { "class": "badge status " + c.status, text: S.status(c.status) })]);
       fact(S.t("status"), st);
       fact(S.t("assignee"), c.assignee || S.t("noone"));
-      fact(S.t("signals"), c.signals.length ? S.signalList(c) : S.t("noSignals"));
-      fact(S.t("country"), S.country(c.country));
       fact(S.t("channel"), S.channel(c.channel));
       if (c.language) { fact(S.t("language"), c.language); }
       if (c.status === "queued" || c.status === "assigned") {

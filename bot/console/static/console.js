@@ -37,7 +37,7 @@
       taken: "Този случай вече е поет от друг медиатор.", claimed: "Поехте случая.",
       waiting: "чака {t}", waitsReply: "чака отговор {t}", lastAt: "последно {t}", closedAgo: "затворен преди {t}", releasedAgo: "върнат на бота преди {t}",
       country: "Държава", channel: "Канал", window: "Прозорец за отговор", assignee: "Медиатор",
-      signals: "Сигнали", priority: "Спешност", status: "Състояние", opened: "Отворен", outcomeLabel: "Изход",
+      signals: "Защо е отворен", priority: "Спешност", status: "Състояние", opened: "Отворен", outcomeLabel: "Изход",
       language: "Език", noone: "никой", unknown: "—", noSignals: "няма",
       windowOpen: "отворен", windowClosed: "затворен", windowUnknown: "неизвестно",
       windowWeb: "отворен (уеб чат)",
@@ -86,8 +86,15 @@
         stranded: "Блокиран без пари / път", minor: "Непълнолетен", debt_bondage: "Дългово робство",
         unpaid_wages: "Неплатени заплати", recruitment_fee: "Такса за работа", no_contract: "Без договор",
         too_good_pay: "Твърде добро заплащане", pressure_secrecy: "Натиск / тайна",
-        abusive_conditions: "Тежки условия", distress: "В беда / отчаяние"
+        abusive_conditions: "Тежки условия", distress: "В беда / отчаяние",
+        third_party: "Пише за друг човек", help_now: "Бутон „Помощ сега“", ask_safety: "Въпрос за безопасност"
       },
+      ans: {
+        can_write_safely: "Може да пише спокойно", where: "Къде е", others_in_danger: "Други в опасност",
+        person_is_in: "Човекът е в", not_safe: "Каза, че не е в безопасност"
+      },
+      val: { yes: "да", no: "не", written: "написано в разговора" },
+      jobcheck: "Оферта: {flag}",
       ago: { now: "по-малко от минута", m: "{m} мин", h: "{h} ч {m} мин", d: "{d} д {h} ч" }
     },
     en: {
@@ -109,7 +116,7 @@
       taken: "Another mediator has already taken this case.", claimed: "You claimed the case.",
       waiting: "waiting {t}", waitsReply: "awaits a reply {t}", lastAt: "last {t}", closedAgo: "closed {t} ago", releasedAgo: "back with the bot {t} ago",
       country: "Country", channel: "Channel", window: "Reply window", assignee: "Mediator",
-      signals: "Signals", priority: "Priority", status: "Status", opened: "Opened", outcomeLabel: "Outcome",
+      signals: "Why it opened", priority: "Priority", status: "Status", opened: "Opened", outcomeLabel: "Outcome",
       language: "Language", noone: "nobody", unknown: "—", noSignals: "none",
       windowOpen: "open", windowClosed: "closed", windowUnknown: "unknown",
       windowWeb: "open (web chat)",
@@ -159,8 +166,15 @@
         stranded: "Stranded without money", minor: "Minor", debt_bondage: "Debt bondage",
         unpaid_wages: "Unpaid wages", recruitment_fee: "Recruitment fee", no_contract: "No contract",
         too_good_pay: "Pay too good to be true", pressure_secrecy: "Pressure / secrecy",
-        abusive_conditions: "Abusive conditions", distress: "Distress"
+        abusive_conditions: "Abusive conditions", distress: "Distress",
+        third_party: "Writes about someone else", help_now: "“Help now” button", ask_safety: "Safety question"
       },
+      ans: {
+        can_write_safely: "Can write safely", where: "Where they are", others_in_danger: "Others in danger",
+        person_is_in: "The person is in", not_safe: "Said they are not safe"
+      },
+      val: { yes: "yes", no: "no", written: "written in the chat" },
+      jobcheck: "Offer: {flag}",
       ago: { now: "under a minute", m: "{m} min", h: "{h} h {m} min", d: "{d} d {h} h" }
     }
   };
@@ -285,7 +299,20 @@
     return name && name !== code.toUpperCase() ? name + " (" + code.toUpperCase() + ")" : code.toUpperCase();
   };
   S.channel = function (ch) { return (ch && S.has("ch." + ch)) ? S.t("ch." + ch) : (ch ? String(ch) : S.t("unknown")); };
-  S.signal = function (sig) { return S.has("sig." + sig) ? S.t("sig." + sig) : String(sig).replace(/_/g, " "); };
+  // Signals say what opened the case: NLU signals, job-offer flags ("jobcheck:fee") and the person's
+  // answers to the urgent questions ("answer:where=DE").
+  S.signal = function (sig) {
+    sig = String(sig);
+    var m = /^answer:([a-z_]+)(?:=(.*))?$/.exec(sig);
+    if (m) {
+      var name = S.has("ans." + m[1]) ? S.t("ans." + m[1]) : m[1].replace(/_/g, " ");
+      if (m[2] === undefined) { return name; }
+      var value = /^[A-Z]{2}$/.test(m[2]) ? S.country(m[2]) : (S.has("val." + m[2]) ? S.t("val." + m[2]) : m[2]);
+      return name + ": " + value;
+    }
+    if (sig.indexOf("jobcheck:") === 0) { return S.t("jobcheck", { flag: sig.slice(9).replace(/_/g, " ") }); }
+    return S.has("sig." + sig) ? S.t("sig." + sig) : sig.replace(/_/g, " ");
+  };
   S.priority = function (p) { return S.has("prio." + p) ? S.t("prio." + p) : String(p || S.t("unknown")); };
   S.status = function (st) { return S.has("st." + st) ? S.t("st." + st) : String(st || S.t("unknown")); };
   S.outcome = function (o) { return S.has("outcomes." + o) ? S.t("outcomes." + o) : String(o || S.t("unknown")); };

@@ -226,3 +226,11 @@ def test_parse_error_does_not_echo_the_body(offline: TelegramChannel) -> None:
     with pytest.raises(ValueError) as info:
         offline.parse(body, {})
     assert "my secret" not in str(info.value) and info.value.__cause__ is None
+
+
+@pytest.mark.parametrize("name", ["text_message", "sticker"])
+def test_parse_keeps_the_apps_language_as_a_hint(offline: TelegramChannel, name: str) -> None:
+    data = payload_json(name)
+    data["message"]["from"]["language_code"] = "ru"
+    [inbound] = offline.parse(json.dumps(data).encode(), {})
+    assert inbound.event is not None and inbound.event.language_hint == "ru"

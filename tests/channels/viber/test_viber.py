@@ -513,3 +513,8 @@ def test_welcome_body_turns_extra_buttons_into_a_numbered_list() -> None:
     body = offline().welcome_body((Reply("Коя държава?", buttons),))
     assert len(body["keyboard"]["Buttons"]) == ViberChannel.capabilities.max_buttons
     assert "Държава 14" in body["text"]  # not lost: listed under the text, pickable by its number
+
+
+def test_the_phones_language_is_kept_as_a_hint() -> None:
+    got = parse_one("message_text")
+    assert got.event is not None and got.event.language_hint == "bg"
