@@ -338,11 +338,13 @@ _OWN_ERRAND = _cyr(r"\bда (?:си )?(?:взема|взимам|вземем|п
 _MINOR_QUESTION = _cyr(
     r"\bможе ли(?: \S+){0,2} да работи\b|\bима ли право(?: \S+){0,2} да работи\b|\bот колко години\b"
     r"|\bможе ли (?:легално|законно)\b|\bзаконно ли е\b|\bлегално ли е\b"
+    r"|\bколко часа\b|\bкакво трябва\b|\bкакви документи\b|\bразрешени\w*|\bразрешително\b|\bлятна работа\b"
     r"|\bможно ли(?: \S+){0,2} работать\b|\bс какого возраста\b"
 )
 _MINOR_QUESTION_EN = re.compile(
     r"\b(?:can|may) (?:he|she|my (?:son|daughter|child|kid))(?: \S+){0,2} work\b|\bfrom what age\b"
     r"|\bis it legal for (?:a|my) (?:\S+ )?(?:\d+[- ]year[- ]old|teen\w*|son|daughter|child|kid)"
+    r"|\bsummer job\b|\bwhat (?:papers|documents)\b|\bhow many hours\b|\bparental (?:consent|permission)\b"
 )
 # Things, not people, that get locked or closed: "they locked my profile", "the factory closed".
 _THING_SHUT = _cyr(
@@ -350,6 +352,9 @@ _THING_SHUT = _cyr(
     r"консулств\w*|посолств\w*|офис\w*|магазин\w*|ключ\w*|кола\w*|колата|асансьор\w*|сайт\w*|банк\w*)"
     r"|\b(?:профил\w*|акаунт\w*|фабрика\w*|завод\w*|границ\w*|консулств\w*|посолств\w*|офис\w*|магазин\w*|"
     r"асансьор\w*|сайт\w*)(?: \S+){0,3} (?:заключ\w+|затвор\w+|затвар\w+)"
+    # "заключить договор / брак" is Russian for signing a contract or marrying; a phone locked with a
+    # password or kept in a locker during the shift, a door that does not lock: no one is held.
+    r"|\bзаключ\w* (?:\S+ )?(?:договор\w*|брак\w*|сделк\w*|контракт\w*)|\bс парола\b|\bшкафч\w*|\bне се заключва\b"
 )
 _THING_SHUT_EN = re.compile(
     r"\blocked (?:out of )?(?:my |the |our )?(?:account|profile|phone screen|keys|car|bike|door|site|app)\b"
@@ -415,7 +420,9 @@ def assess(norm: Normalized) -> RiskAssessment:
         _JOKE.search(norm.lower) or _THING_SHUT.search(norm.skeleton) or _THING_SHUT_EN.search(norm.lower)
     ):
         signals = []
-    if signals in (["violence"], ["stranded"]) and (_JOKE.search(norm.lower) or _FIGURATIVE.search(norm.skeleton)):
+    if signals in (["violence"], ["stranded"], ["threats"]) and (
+        _JOKE.search(norm.lower) or _FIGURATIVE.search(norm.skeleton)
+    ):
         signals = []
     if not signals and _is_cry_for_help(norm):
         return RiskAssessment("urgent", ("distress",))
