@@ -40,22 +40,27 @@ class BuiltinModel:
     data_hash: str
     format: int = FORMAT
     risk: RiskModel | None = None
+    embed_weight: float = 0.0  # the sentence embedding's share beside the n-grams (0: not used)
 
-    def _features(self, norms: list[Normalized]) -> sp.csr_matrix:
-        return sp.hstack(
-            [
-                self.chars.transform([n.skeleton for n in norms]),
-                self.words.transform([n.text for n in norms]),
-                self.raw.transform([n.lower for n in norms]),
-            ]
-        ).tocsr()
+    def _features(self, norms: list[Normalized], vecs: np.ndarray[Any, Any] | None = None) -> sp.csr_matrix:
+        blocks = [
+            self.chars.transform([n.skeleton for n in norms]),
+            self.words.transform([n.text for n in norms]),
+            self.raw.transform([n.lower for n in norms]),
+        ]
+        if self.embed_weight:
+            if vecs is None:
+                raise BackendError("this intent model reads sentence embeddings: pass them")
+            blocks.append(sp.csr_matrix(vecs * self.embed_weight))
+        return sp.hstack(blocks).tocsr()
 
-    def proba_reference(self, norm: Normalized) -> np.ndarray[Any, Any]:
+    def proba_reference(self, norm: Normalized, vec: np.ndarray[Any, Any] | None = None) -> np.ndarray[Any, Any]:
         """scikit-learn's own answer; `rank` must agree with it (tested)."""
-        return np.asarray(self.clf.predict_proba(self._features([norm]))[0])
+        vecs = None if vec is None else vec.reshape(1, -1)
+        return np.asarray(self.clf.predict_proba(self._features([norm], vecs))[0])
 
-    def rank(self, norm: Normalized, top: int = 5) -> IntentPrediction:
-        proba = self._fast().proba(norm)
+    def rank(self, norm: Normalized, vec: np.ndarray[Any, Any] | None = None, top: int = 5) -> IntentPrediction:
+        proba = self._fast().proba(norm, vec)
         order = np.argsort(proba)[::-1][:top]
         return IntentPrediction(tuple((str(self.clf.classes_[i]), float(proba[i])) for i in order))
 
@@ -79,10 +84,15 @@ class _FastScorer:
             self.parts.append((vec.build_analyzer(), vocab, np.asarray(vec.idf_), offset, field_name))
             offset += len(vocab)
         self.coef_t = np.ascontiguousarray(model.clf.coef_.T)  # (features, classes)
+        self.dense = self.coef_t[offset:] * model.embed_weight  # the embedding's rows, weight folded in
         self.intercept = np.asarray(model.clf.intercept_)
 
-    def proba(self, norm: Normalized) -> np.ndarray[Any, Any]:
+    def proba(self, norm: Normalized, vec: np.ndarray[Any, Any] | None = None) -> np.ndarray[Any, Any]:
         scores = self.intercept.copy()
+        if len(self.dense):
+            if vec is None:
+                raise BackendError("this intent model reads sentence embeddings: pass them")
+            scores += vec @ self.dense
         for analyze, vocab, idf, offset, field_name in self.parts:
             counts: dict[int, int] = {}
             for gram in analyze(getattr(norm, field_name)):
@@ -115,7 +125,11 @@ def data_hash(data_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def train(examples: list[Example], digest: str = "") -> BuiltinModel:
+INTENT_EMBED_WEIGHT = 1.5  # measured: intent +2.6 points on our test set, +0.8 on the independent one
+
+
+def train(examples: list[Example], digest: str = "", embedder: Embedder | None = None) -> BuiltinModel:
+    """The intent classifier; with ``embedder`` it also reads the sentence embedding of each message."""
     norms = [normalize(e.text) for e in examples]
     labels = [e.intent for e in examples]
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1)
@@ -125,7 +139,11 @@ def train(examples: list[Example], digest: str = "") -> BuiltinModel:
     words.fit([n.text for n in norms])
     raw.fit([n.lower for n in norms])
     model = BuiltinModel(chars, words, raw, LogisticRegression(C=20.0, max_iter=3000), digest)
-    model.clf.fit(model._features(norms), labels)
+    vecs = None
+    if embedder is not None:
+        model.embed_weight = INTENT_EMBED_WEIGHT
+        vecs = embedder.embed([n.text for n in norms])
+    model.clf.fit(model._features(norms, vecs), labels)
     return model
 
 
@@ -153,8 +171,8 @@ def train_from(
     examples = load_examples(data_dir)
     if not examples:
         raise BackendError(f"no training examples under {data_dir}")
-    model = train(examples, data_hash(data_dir))
     cached = DiskCachedEmbedder(embedder or shared_embedder(), embed_cache or EMBED_CACHE)
+    model = train(examples, data_hash(data_dir), cached)
     labelled = risk_examples(examples, risk_dir_for(data_dir))
     model.risk = train_risk(labelled, [normalize(r.text) for r in labelled], cached)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -176,18 +194,21 @@ def load(path: Path) -> BuiltinModel:
 class BuiltinBackend:
     name = "builtin"
 
-    def __init__(self, model: BuiltinModel) -> None:
+    def __init__(self, model: BuiltinModel, embedder: Embedder | None = None) -> None:
         self.model = model
+        self.embedder = embedder if embedder is not None or not model.embed_weight else shared_embedder()
 
     @classmethod
     def from_path(cls, path: Path) -> BuiltinBackend:
         return cls(load(path))
 
     async def predict(self, norm: Normalized) -> IntentPrediction:
-        return self.model.rank(norm)
+        return self.predict_sync(norm)
 
     def predict_sync(self, norm: Normalized) -> IntentPrediction:
-        return self.model.rank(norm)
+        # The risk model embeds the same text: the embedder's cache serves the second ask.
+        vec = self.embedder.embed([norm.text])[0] if self.embedder is not None else None
+        return self.model.rank(norm, vec)
 
     async def close(self) -> None:
         return None

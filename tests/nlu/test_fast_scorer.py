@@ -7,6 +7,7 @@ import json
 import numpy as np
 
 from nlu.backends.builtin import BuiltinModel
+from nlu.embedding import shared_embedder
 from nlu.normalize import normalize
 from tests.conftest import OWN_TEST_SET
 
@@ -14,8 +15,11 @@ from tests.conftest import OWN_TEST_SET
 def test_fast_scorer_matches_scikit_learn(nlu_model: BuiltinModel) -> None:
     texts = [json.loads(line)["text"] for line in OWN_TEST_SET.read_text(encoding="utf-8").splitlines()][:150]
     texts += ["", "😀", "x" * 3000, "123 456"]
+    embedder = shared_embedder()
+    assert nlu_model.embed_weight > 0  # the model reads sentence embeddings too
     for text in texts:
         norm = normalize(text)
-        fast = nlu_model._fast().proba(norm)
-        ref = nlu_model.proba_reference(norm)
+        vec = embedder.embed([norm.text])[0]
+        fast = nlu_model._fast().proba(norm, vec)
+        ref = nlu_model.proba_reference(norm, vec)
         assert np.allclose(fast, ref, atol=1e-9), text
