@@ -149,11 +149,17 @@ class _Turn:
             return
         if self.s.get("urgent_q") and nlu is not None and self.urgent_reply(nlu):
             return
+        if nlu is not None and nlu.risk == "elevated" and set(nlu.signals) & WORK_PROBLEMS:
+            # A named problem gets its steps at once; when the NLU also doubts the person is free to
+            # leave, the safety question follows the steps instead of holding them back.
+            if nlu.ask_safety:
+                self.work_problem(offer_mediator=False)
+                self.ask_safety(nlu, then_offer_mediator=True)
+            else:
+                self.work_problem()
+            return
         if nlu is not None and nlu.ask_safety and self.s.get("awaiting") != "safety":
             self.ask_safety(nlu)
-            return
-        if nlu is not None and nlu.risk == "elevated" and set(nlu.signals) & WORK_PROBLEMS:
-            self.work_problem()
             return
         m = _NUMBER.match(text)
         if m and self.s.get("started"):
@@ -637,7 +643,7 @@ class _Turn:
         topic = self.c.topics[key]
         return f"{render.topic_text(self.c, self.lang, topic)}\n\n{topic.story.get(self.lang)}"
 
-    def work_problem(self) -> None:
+    def work_problem(self, offer_mediator: bool = True) -> None:
         """Steps for unpaid wages, bad conditions or a debt: evidence, free advice there, the GLI; a mediator."""
         self.s["started"] = True
         code = self.where_or_country()
@@ -658,7 +664,8 @@ class _Turn:
             line = render.phone_line(self.c, self.lang, gli, note=False)
             steps.append(f"3. {self.t('work_problem_posted')}\n{line}" + (f"\n{gli.url}" if gli.url else ""))
         self.say("\n".join(steps), tuple(buttons))
-        self.offer_mediator()
+        if offer_mediator:
+            self.offer_mediator()
 
     # ---- job-offer check -----------------------------------------------------------------------
 
@@ -875,8 +882,10 @@ class _Turn:
 
     # ---- the safety question and the third-party path (issue 12 points 3, 4) -------------------
 
-    def ask_safety(self, nlu: NluResult) -> None:
-        self.s["safety"] = {"intent": nlu.intent, "country": nlu.country}
+    def ask_safety(self, nlu: NluResult, then_offer_mediator: bool = False) -> None:
+        """Ask whether the person is safe; "I am safe" then answers what they asked (or, after a work
+        problem's steps, offers the mediator)."""
+        self.s["safety"] = {"intent": nlu.intent, "country": nlu.country, "mediator": then_offer_mediator}
         self.s["awaiting"] = "safety"
         self.say(
             self.t("safety_question"),
@@ -899,7 +908,9 @@ class _Turn:
         else:
             self.say(self.t("safety_ok"))
             intent = asked.get("intent")
-            if intent and intent not in ("out_of_scope", "emergency", "affirm", "deny"):
+            if asked.get("mediator"):
+                self.offer_mediator()
+            elif intent and intent not in ("out_of_scope", "emergency", "affirm", "deny"):
                 self.answer(str(intent))
             else:
                 self.menu()

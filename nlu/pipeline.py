@@ -125,7 +125,8 @@ class Nlu:
         if country is None:
             country = _entity_country(pred)
         if country is not None and risk.level != "urgent" and _names_only_a_country(norm):
-            intent, conf = "residence_rules", max(conf, 0.9)  # "germaniq", "Italy?", "a v holandiq?"
+            # "germaniq", "Italy?", "a v holandiq?": a question about that country, nothing to doubt.
+            intent, conf, ask = "residence_rules", max(conf, 0.9), False
         if country == HOME and intent not in _HOME_INTENTS:
             country = None
         return NluResult(

@@ -126,7 +126,7 @@ async def test_full_country_card(convo: Convo, content: Content, code: str) -> N
 
 async def test_other_eu_country_gets_the_general_answer(convo: Convo, content: Content) -> None:
     await convo.start("bg")
-    await convo.say("iskam da rabotq v polsha, trqbva li mi registraciq")
+    await convo.say("registraciq v polsha")
     eu = content.country("EU")
     assert eu is not None
     assert flat(eu.sections["registration"].text.get("bg")) in await convo.read_more()
@@ -249,6 +249,9 @@ async def test_help_now_button(convo: Convo) -> None:
 async def test_elevated_risk_offers_a_mediator_and_yes_opens_a_case(convo: Convo, content: Content) -> None:
     await convo.start("bg")
     await convo.say("ne ni plashtat zaplatite ot 2 meseca")
+    assert content.text("work_problem_evidence", "bg") in convo.text
+    if content.text("safety_question", "bg") in convo.text:  # the NLU doubts they may leave: asked first
+        await convo.say("da")  # "yes, I am safe"
     assert content.text("mediator_offer", "bg") in convo.text
     await convo.say("da")
     case = next(e for e in convo.effects if isinstance(e, OpenCase))

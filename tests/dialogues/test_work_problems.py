@@ -25,7 +25,10 @@ async def test_unpaid_wages_without_a_country(convo: Convo, content: Content, te
     await convo.start(lang)
     await convo.say(text)
     assert content.text("work_problem_evidence", lang) in convo.text
-    assert "menu:country" in convo.payloads and "mediator:yes" in convo.payloads
+    assert "menu:country" in convo.payloads
+    if "safety:safe" in convo.payloads:  # the NLU doubts they may leave: the safety question follows the steps
+        await convo.tap("safety:safe")
+    assert "mediator:yes" in convo.payloads
 
 
 async def test_germany_points_to_free_advice(convo: Convo, content: Content) -> None:
