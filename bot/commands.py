@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import io
 import sys
 from datetime import date
 from typing import Any
 
+from bot.inputs import clean_text
 from bot.settings import Settings
 
 
@@ -129,6 +131,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
                         last_buttons = buttons
                     print(_render_reply(r.text, buttons) + "\n", flush=True)
 
+            if isinstance(sys.stdin, io.TextIOWrapper):
+                sys.stdin.reconfigure(errors="replace")  # bytes that are not UTF-8 become U+FFFD, not a crash
             print("Type a message; a number picks a button; Ctrl+D ends.\n", flush=True)
             await send(Event("payload", payload="/start"))
             loop = asyncio.get_running_loop()
@@ -136,7 +140,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
                 line = await loop.run_in_executor(None, sys.stdin.readline)
                 if not line:
                     return 0
-                line = line.strip()
+                line = clean_text(line).strip()  # the same cleaning as every other entry point
                 if not line:
                     continue
                 if line.isdigit() and 1 <= int(line) <= len(last_buttons):

@@ -36,6 +36,10 @@ class ServerSettings:
     port: int = 8080
     max_body_bytes: int = 262_144
     max_message_chars: int = 4000
+    body_timeout_seconds: float = 10.0  # a request body must be in within this (then 408)
+    idle_timeout_seconds: float = 15.0  # a connection without a complete request this long is closed
+    max_connections: int = 900  # open connections in all (below the usual 1024 open files), then refused
+    max_connections_per_address: int = 100  # from one address (behind a proxy: raise it or set 0 for no cap)
 
 
 @dataclass(frozen=True)
@@ -270,6 +274,12 @@ def load_settings(config_path: Path | None = None, env: Mapping[str, str] | None
         port=_num("server", "port", env.get("SIGURNO_PORT", s.get("port", 8080)), int, 0, 65535),
         max_body_bytes=_num("server", "max_body_bytes", s.get("max_body_bytes", 262_144), int, 1024, 16 << 20),
         max_message_chars=_num("server", "max_message_chars", s.get("max_message_chars", 4000), int, 100, 100_000),
+        body_timeout_seconds=_num("server", "body_timeout_seconds", s.get("body_timeout_seconds", 10), float, 0.1, 300),
+        idle_timeout_seconds=_num("server", "idle_timeout_seconds", s.get("idle_timeout_seconds", 15), float, 1, 3600),
+        max_connections=_num("server", "max_connections", s.get("max_connections", 900), int, 10, 1_000_000),
+        max_connections_per_address=_num(
+            "server", "max_connections_per_address", s.get("max_connections_per_address", 100), int, 0, 1_000_000
+        ),
     )
     st = _section(raw, "storage")
     db = str(env.get("SIGURNO_DATABASE_URL", st.get("database_url", StorageSettings.database_url)))

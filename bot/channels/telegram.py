@@ -31,6 +31,7 @@ from telegram import (
 from telegram.constants import ChatType, InlineKeyboardButtonLimit, MessageLimit
 
 from bot.channels.base import Capabilities, Inbound, SendError
+from bot.inputs import load_json
 from bot.logsafe import redact
 from dialogues.types import Button, Event, Reply
 
@@ -142,8 +143,8 @@ class TelegramChannel:
     def parse(self, body: bytes, headers: Mapping[str, str]) -> list[Inbound]:
         """One update → one Inbound (a webhook body holds exactly one update)."""
         try:
-            data = json.loads(body)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError
+            data = load_json(body)  # strings cleaned, nesting bounded
+        except ValueError:  # not JSON, or nested too deeply
             raise ValueError("not a Telegram update: the body is not JSON") from None
         if not isinstance(data, dict):
             raise ValueError("not a Telegram update: the body is not a JSON object")

@@ -22,6 +22,7 @@ from bot.accounts.auth import LoginRefused, csrf_ok
 from bot.accounts.roles import CASE_ROLES, can_view_case
 from bot.handoff.cases import OUTCOMES, AlreadyTaken, NotYours, TransitionError
 from bot.handoff.service import Handoff, open_handoff
+from bot.inputs import InputError, load_json, read_body
 from bot.storage.console_repo import ANY, NoteRec, SessionRec
 from bot.storage.models import CASE_STATUSES
 from bot.storage.store import CaseRec, MessageRec, UnknownCase
@@ -71,10 +72,11 @@ async def _body(request: web.Request) -> dict[str, Any]:
     """A JSON object body; only application/json (a cross-site form cannot send it without CORS)."""
     if request.content_type != "application/json":
         raise ApiError(415, "send the body as application/json")
+    server = request.app[HANDOFF].settings.server
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ApiError(400, "the body must be JSON") from e
+        body = load_json(await read_body(request, server.max_body_bytes, server.body_timeout_seconds))
+    except InputError as e:
+        raise ApiError(e.status, str(e)) from None
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object")
     return body

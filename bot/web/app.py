@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,6 +15,7 @@ from bot.channels import Channels
 from bot.console.api import add_console_api
 from bot.console.pages import add_console_pages
 from bot.dispatcher import Dispatcher
+from bot.inputs import InputError, load_json, read_body, refused
 from bot.logsafe import install_log_filters
 from bot.settings import Settings
 from bot.webhooks import setup_webhooks
@@ -45,10 +45,11 @@ def _error(status: int, message: str) -> web.Response:
 
 
 async def chat_api(request: web.Request) -> web.Response:
+    server = request.app[SETTINGS].server
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _error(400, "the body must be JSON")
+        body = load_json(await read_body(request, server.max_body_bytes, server.body_timeout_seconds))
+    except InputError as e:
+        return refused(e)
     if not isinstance(body, dict):
         return _error(400, "the body must be a JSON object")
     session = body.get("session")
