@@ -41,20 +41,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(settings: Settings, *, reuse_port: bool) -> int:
-    from aiohttp import web
-
     from bot.web.app import build_app
+    from bot.web.serving import serve
 
-    server = settings.server
-    web.run_app(
-        build_app(settings),
-        host=server.host,
-        port=server.port,
-        print=None,
-        access_log=None,
-        handle_signals=True,
-        reuse_port=reuse_port or None,
-    )
+    serve(build_app(settings), settings.server, reuse_port=reuse_port)
     return 0
 
 

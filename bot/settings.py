@@ -122,8 +122,10 @@ class ConsoleSettings:
 
     session_hours: float = 12.0  # a console login lasts this long
     secure_cookies: bool = False  # (SIGURNO_CONSOLE_SECURE_COOKIES) Secure cookies even when the request is not HTTPS
-    login_attempts_per_user: int = 10  # per login_window_minutes, then HTTP 429
-    login_attempts_per_ip: int = 30
+    login_free_failures: int = 5  # failed logins of one (name, address) before each next one must wait
+    login_delay_seconds: float = 1.0  # the first wait; it doubles with every further failure
+    login_max_delay_seconds: float = 900.0  # the longest wait
+    login_attempts_per_ip: int = 30  # all login attempts from one address per login_window_minutes, then 429
     login_window_minutes: int = 15
     timer_seconds: float = 15.0  # how often re-alerts and idle releases are checked
     mediator_telegram_chat: str = ""  # SIGURNO_MEDIATOR_TELEGRAM_CHAT: a Telegram chat told of urgent cases
@@ -187,8 +189,12 @@ def _console(env: Mapping[str, str], raw: Mapping[str, Any]) -> ConsoleSettings:
     return ConsoleSettings(
         session_hours=_num("console", "session_hours", raw.get("session_hours", 12), float, 0.1, 24 * 30),
         secure_cookies=str(secure).strip().lower() in ("1", "true", "yes", "on"),
-        login_attempts_per_user=_num(
-            "console", "login_attempts_per_user", raw.get("login_attempts_per_user", 10), int, 1, 10_000
+        login_free_failures=_num("console", "login_free_failures", raw.get("login_free_failures", 5), int, 0, 1000),
+        login_delay_seconds=_num(
+            "console", "login_delay_seconds", raw.get("login_delay_seconds", 1), float, 0.01, 3600
+        ),
+        login_max_delay_seconds=_num(
+            "console", "login_max_delay_seconds", raw.get("login_max_delay_seconds", 900), float, 0.01, 86400
         ),
         login_attempts_per_ip=_num(
             "console", "login_attempts_per_ip", raw.get("login_attempts_per_ip", 30), int, 1, 10_000

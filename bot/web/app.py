@@ -105,6 +105,10 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return _error(500, "something went wrong on our side; nothing you sent was lost")
 
 
+async def _server_header(_: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = "Sigurno"  # no product versions for a scanner to match
+
+
 def build_app(
     settings: Settings, services: Services | None = None, *, channels: Channels | None = None
 ) -> web.Application:
@@ -112,6 +116,7 @@ def build_app(
     install_log_filters()
     app = web.Application(client_max_size=settings.server.max_body_bytes, middlewares=[errors_as_json])
     app[SETTINGS] = settings
+    app.on_response_prepare.append(_server_header)
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         if services is not None:
