@@ -56,7 +56,7 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
         check_new_password(password)
     except PasswordError as e:
         raise UsersError(str(e)) from e
-    hashed = Passwords().hash(password)
+    hashed = Passwords(profile=settings.console.argon2_profile).hash(password)
 
     async def run(repo: ConsoleRepo) -> int:
         try:

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot.settings import Settings, StorageSettings, load_settings
 from bot.web.app import build_app
@@ -45,7 +46,10 @@ def hardened_settings(tmp_path: Path, nlu_model_path: Path) -> Settings:
         nlu=dataclasses.replace(base.nlu, model_path=nlu_model_path, data_dir=ROOT / "nlu" / "data"),
         content=dataclasses.replace(base.content, dir=ROOT / "content" / "data"),
         channels=dataclasses.replace(
-            base.channels, telegram_token=TOKEN, telegram_secret=SECRET, telegram_api_url="http://127.0.0.1:9"
+            base.channels,
+            telegram_token=SecretStr(TOKEN),
+            telegram_secret=SecretStr(SECRET),
+            telegram_api_url="http://127.0.0.1:9",
         ),
         server=dataclasses.replace(
             base.server,

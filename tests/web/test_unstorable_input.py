@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from bot.accounts.passwords import Passwords
 from bot.console.api import HANDOFF
@@ -64,7 +65,10 @@ async def fake_api() -> AsyncIterator[FakeTelegramApi]:
 @pytest.fixture
 async def telegram_client(settings: Settings, fake_api: FakeTelegramApi) -> AsyncIterator[Client]:
     channels = dataclasses.replace(
-        settings.channels, telegram_token=TOKEN, telegram_secret=SECRET, telegram_api_url=fake_api.url
+        settings.channels,
+        telegram_token=SecretStr(TOKEN),
+        telegram_secret=SecretStr(SECRET),
+        telegram_api_url=fake_api.url,
     )
     app = build_app(dataclasses.replace(settings, channels=channels))
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from bot.settings import StorageSettings, load_settings
 from bot.web.app import SERVICES, build_app
@@ -34,7 +35,10 @@ async def client(tmp_path: Path, nlu_model_path: Path, fake_api: FakeTelegramApi
         nlu=dataclasses.replace(base.nlu, model_path=nlu_model_path, data_dir=ROOT / "nlu" / "data"),
         content=dataclasses.replace(base.content, dir=ROOT / "content" / "data"),
         channels=dataclasses.replace(
-            base.channels, telegram_token=TOKEN, telegram_secret=SECRET, telegram_api_url=fake_api.url
+            base.channels,
+            telegram_token=SecretStr(TOKEN),
+            telegram_secret=SecretStr(SECRET),
+            telegram_api_url=fake_api.url,
         ),
     )
     async with TestClient(TestServer(build_app(settings), host="127.0.0.1")) as c:
