@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nlu.backends.builtin import BuiltinBackend, BuiltinModel, load, train_from
+from nlu.backends.base import BackendError
+from nlu.backends.builtin import BuiltinBackend, BuiltinModel, data_hash, load, train_from
 from nlu.pipeline import Nlu
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,8 +18,18 @@ OWN_TEST_SET = ROOT / "tests" / "data" / "nlu_test.jsonl"
 
 @pytest.fixture(scope="session")
 def nlu_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model `make model` trained (var/nlu/model.joblib) when it is up to date with nlu/data, so a
+    run trains at most once; otherwise one trained for this session (the developer's file is left as is)."""
+    built = ROOT / "var" / "nlu" / "model.joblib"
+    data = ROOT / "nlu" / "data"
+    if built.exists():
+        try:
+            if load(built).data_hash == data_hash(data):
+                return built
+        except BackendError:
+            pass
     path = tmp_path_factory.mktemp("nlu") / "model.joblib"
-    train_from(ROOT / "nlu" / "data", path)
+    train_from(data, path)
     return path
 
 

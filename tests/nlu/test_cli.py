@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-KEYS = {"text", "intent", "confidence", "country", "risk", "signals", "language"}
+KEYS = {"text", "intent", "confidence", "country", "risk", "signals", "language", "ask_safety"}
 
 
 def run(args: list[str], model: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
