@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import io
 import sys
 from datetime import date
 from typing import Any
 
+from bot.inputs import clean_text
 from bot.settings import Settings
 
 
@@ -39,20 +41,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(settings: Settings, *, reuse_port: bool) -> int:
-    from aiohttp import web
-
     from bot.web.app import build_app
+    from bot.web.serving import serve
 
-    server = settings.server
-    web.run_app(
-        build_app(settings),
-        host=server.host,
-        port=server.port,
-        print=None,
-        access_log=None,
-        handle_signals=True,
-        reuse_port=reuse_port or None,
-    )
+    serve(build_app(settings), settings.server, reuse_port=reuse_port)
     return 0
 
 
@@ -132,6 +124,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
                     buttons = [(b.title, b.payload) for b in r.buttons]
                     print(_render_reply(r.text, buttons, numbered=i == last) + "\n", flush=True)
 
+            if isinstance(sys.stdin, io.TextIOWrapper):
+                sys.stdin.reconfigure(errors="replace")  # bytes that are not UTF-8 become U+FFFD, not a crash
             print("Type a message; a number picks a button; Ctrl+D ends.\n", flush=True)
             await send(Event("payload", payload="/start"))
             loop = asyncio.get_running_loop()
@@ -139,7 +133,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
                 line = await loop.run_in_executor(None, sys.stdin.readline)
                 if not line:
                     return 0
-                line = line.strip()
+                line = clean_text(line).strip()  # the same cleaning as every other entry point
                 if not line:
                     continue
                 if line.isdigit() and 1 <= int(line) <= len(last_buttons):

@@ -91,6 +91,24 @@ class Coordination(ABC):
     async def hit(self, bucket: str, limit: int, per_seconds: float = WINDOW_SECONDS) -> bool:
         """Count one event in `bucket`; False when more than `limit` fell in the current window."""
 
+    # -- expiring counters and blocks (login delays: bot/accounts/auth.py) ---------------------------
+
+    @abstractmethod
+    async def count(self, key: str, ttl: float) -> int:
+        """Add one to `key` and return it; the count is forgotten `ttl` seconds after its last addition."""
+
+    @abstractmethod
+    async def block(self, key: str, seconds: float) -> None:
+        """Mark `key` as blocked for `seconds`."""
+
+    @abstractmethod
+    async def blocked_for(self, key: str) -> float:
+        """Seconds left of `key`'s block (0.0: not blocked)."""
+
+    @abstractmethod
+    async def clear(self, *keys: str) -> None:
+        """Forget counts and blocks."""
+
     async def allow(self, person_key: str) -> bool:
         """The per-person message limit (limits.person_per_minute)."""
         return await self.hit(f"p:{person_key}", self.limits.person_per_minute)
@@ -121,6 +139,7 @@ class MemoryCoordination(Coordination):
         self._locks = KeyedLocks()
         self._windows: dict[str, tuple[int, int]] = {}
         self._hits_since_sweep = 0
+        self._expiring: dict[str, tuple[int, float]] = {}  # count / block key -> (value, expires at)
 
     async def first_seen(self, channel: str, key: str, ttl: float) -> bool:
         now = self._now()
@@ -151,6 +170,27 @@ class MemoryCoordination(Coordination):
         count = count + 1 if w == window else 1
         self._windows[bucket] = (window, count)
         return count <= limit
+
+    async def count(self, key: str, ttl: float) -> int:
+        now = self._now()
+        value, until = self._expiring.get(key, (0, now))
+        value = value + 1 if until > now else 1
+        self._expiring[key] = (value, now + ttl)
+        if len(self._expiring) > 4096:  # drop what has expired now and then
+            self._expiring = {k: vu for k, vu in self._expiring.items() if vu[1] > now}
+        return value
+
+    async def block(self, key: str, seconds: float) -> None:
+        self._expiring["block:" + key] = (1, self._now() + seconds)
+
+    async def blocked_for(self, key: str) -> float:
+        _, until = self._expiring.get("block:" + key, (0, 0.0))
+        return max(0.0, until - self._now())
+
+    async def clear(self, *keys: str) -> None:
+        for key in keys:
+            self._expiring.pop(key, None)
+            self._expiring.pop("block:" + key, None)
 
 
 # Token-checked release and renewal: only the holder's token may delete or extend the lock.
@@ -256,6 +296,25 @@ class RedisCoordination(Coordination):
             pipe.expire(key, int(per_seconds * 2) + 1)
             count, _ = await pipe.execute()
         return int(count) <= limit
+
+    async def count(self, key: str, ttl: float) -> int:
+        name = f"{self._prefix}n:{key}"
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.incr(name)
+            pipe.pexpire(name, max(1, int(ttl * 1000)))
+            value, _ = await pipe.execute()
+        return int(value)
+
+    async def block(self, key: str, seconds: float) -> None:
+        await self._r.set(f"{self._prefix}b:{key}", b"1", px=max(1, int(seconds * 1000)))
+
+    async def blocked_for(self, key: str) -> float:
+        left = int(await self._r.pttl(f"{self._prefix}b:{key}"))
+        return max(0.0, left / 1000)
+
+    async def clear(self, *keys: str) -> None:
+        if keys:
+            await self._r.delete(*(f"{self._prefix}{kind}:{k}" for k in keys for kind in ("n", "b")))
 
 
 class _Renewer:

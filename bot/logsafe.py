@@ -63,4 +63,5 @@ def install_log_filters() -> None:
         if not any(isinstance(f, RedactingFilter) for f in h.filters):
             h.addFilter(flt)
     for name in _QUIET:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.level, logging.WARNING))  # never louder than a module made it (viber: CRITICAL)

@@ -1,9 +1,10 @@
 """The webhook routes of every platform: verify, parse, hand the events to the durable inbox (bot.inbox).
 
     POST /webhooks/<channel>   (GET /webhooks/messenger: Meta's hub verification)
-      body over server.max_body_bytes          -> 413
+      body over server.max_body_bytes          -> 413; not all in within server.body_timeout_seconds -> 408
       channel.verify(raw body, headers) fails  -> 403 (429 when one address keeps failing), nothing processed
-      channel.parse() raises ValueError        -> 400
+      channel.parse() raises ValueError        -> 400 (not JSON, nested too deeply, malformed, ids that are
+                                                  not ids); strings are cleaned as they are decoded (bot/inputs.py)
       the events stored in the inbox in one commit -> 200 (Viber conversation_started: the welcome message is
       the response body); the inbox could not store them -> 503 (the platform retries)
 Logs carry the channel and internal inbox ids: never text, raw ids or tokens.
@@ -19,7 +20,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels import Channels, open_channels
+from bot.channels.base import Inbound
 from bot.inbox import Pipeline, inbound_body, parse_inbound_body
+from bot.inputs import InputError, read_body, refused, valid_id
 from bot.settings import Settings
 from bot.wiring import Services
 
@@ -34,21 +37,18 @@ PIPELINE: web.AppKey[Pipeline] = web.AppKey("pipeline", Pipeline)
 CHANNELS: web.AppKey[Channels] = web.AppKey("channels", Channels)
 
 
-def _too_large(request: web.Request, limit: int) -> bool:
-    return request.content_length is not None and request.content_length > limit
-
-
-def webhook_handler(name: str, limit: int) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def webhook_handler(
+    name: str, limit: int, body_timeout: float = 10.0
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         pipeline = request.app[PIPELINE]
         channel = pipeline.channels.get(name)
         if channel is None:
             raise web.HTTPNotFound()
-        if _too_large(request, limit):
-            return web.json_response({"error": "the request is too large"}, status=413)
-        body = await request.read()  # client_max_size bounds a body sent without Content-Length
-        if len(body) > limit:
-            return web.json_response({"error": "the request is too large"}, status=413)
+        try:
+            body = await read_body(request, limit, body_timeout)  # bounded in size and time, before anything else
+        except InputError as e:
+            return refused(e)
         headers = request.headers
         if not channel.verify(body, headers):
             if not await pipeline.coordination.allow_ip(request.remote or "", "bad_webhook"):
@@ -59,7 +59,7 @@ def webhook_handler(name: str, limit: int) -> Callable[[web.Request], Awaitable[
             log.warning("%s: a webhook failed verification (403)", name)
             return web.json_response({"error": "forbidden"}, status=403)
         try:
-            inbounds = channel.parse(body, headers)
+            inbounds = checked(channel.parse(body, headers))
         except ValueError:
             log.warning("%s: a verified webhook body could not be read (400)", name)
             return web.json_response({"error": "not a webhook body of this platform"}, status=400)
@@ -82,6 +82,15 @@ async def messenger_subscription(request: web.Request) -> web.StreamResponse:
     return web.Response(text=challenge, content_type="text/plain")
 
 
+def checked(inbounds: list[Inbound]) -> list[Inbound]:
+    """The ids a parser found, refused (ValueError) when they are not ids: too long, or odd characters."""
+    for ib in inbounds:
+        for value in (ib.user_id, ib.dedup_key, ib.receipt_for, ib.callback_id):
+            if value and not valid_id(value):
+                raise ValueError("an id in the webhook body is not an id")
+    return inbounds
+
+
 def setup_webhooks(
     app: web.Application,
     settings: Settings,
@@ -96,6 +105,7 @@ def setup_webhooks(
     if not names:
         return
     limit = settings.server.max_body_bytes
+    body_timeout = settings.server.body_timeout_seconds
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
@@ -113,6 +123,6 @@ def setup_webhooks(
 
     app.cleanup_ctx.append(lifetime)
     for name in names:
-        app.router.add_post(f"/webhooks/{name}", webhook_handler(name, limit))
+        app.router.add_post(f"/webhooks/{name}", webhook_handler(name, limit, body_timeout))
     if "messenger" in names:
         app.router.add_get("/webhooks/messenger", messenger_subscription)

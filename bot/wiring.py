@@ -30,13 +30,14 @@ class Services:
 
 def secrets_for(settings: Settings) -> tuple[bytes, bytes]:
     """Env secrets when set; on the embedded SQLite default a local secrets file; else a clear error."""
-    s = settings.secrets
-    if s.user_key_secret and s.data_key:
+    user_key_secret = settings.secrets.user_key_secret.get_secret_value()
+    data_key = settings.secrets.data_key.get_secret_value()
+    if user_key_secret and data_key:
         try:
-            base64.urlsafe_b64decode(s.data_key.encode())
+            base64.urlsafe_b64decode(data_key.encode())
         except ValueError as e:
             raise SettingsError("SIGURNO_DATA_KEY must be a Fernet key (urlsafe base64, 32 bytes)") from e
-        return s.user_key_secret.encode(), s.data_key.encode()
+        return user_key_secret.encode(), data_key.encode()
     url = settings.storage.database_url
     if url.startswith("sqlite"):
         db_file = Path(url.split("///", 1)[-1]) if "///" in url else Path("var/sigurno.db")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nlu.backends.builtin import BuiltinBackend, BuiltinModel, load, train_from
+from nlu.backends.base import BackendError
+from nlu.backends.builtin import BuiltinBackend, BuiltinModel, data_hash, load, train_from
 from nlu.embedding import shared_embedder
 from nlu.pipeline import Nlu
 
@@ -21,9 +22,19 @@ MIXED_TEST_SET = ROOT / "tests" / "data" / "mixed_independent.jsonl"  # 260 ever
 
 @pytest.fixture(scope="session")
 def nlu_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model `make model` trained (var/nlu/model.joblib) when it is up to date with nlu/data, so a
+    run trains at most once; otherwise one trained for this session (the developer's file is left as is)."""
+    built = ROOT / "var" / "nlu" / "model.joblib"
+    data = ROOT / "nlu" / "data"
+    if built.exists():
+        try:
+            if load(built).data_hash == data_hash(data):
+                return built
+        except BackendError:
+            pass
     path = tmp_path_factory.mktemp("nlu") / "model.joblib"
     # The embeddings of the training texts are shared with `make model`: only new texts are embedded.
-    train_from(ROOT / "nlu" / "data", path, embed_cache=ROOT / "var" / "nlu" / "embeddings.npz")
+    train_from(data, path, embed_cache=ROOT / "var" / "nlu" / "embeddings.npz")
     return path
 
 

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.accounts.passwords import PasswordError, Passwords, check_new_password
+from bot.inputs import clean_text
 from bot.settings import Settings
 from bot.storage.console_models import ROLES
 from bot.storage.console_repo import ConsoleRepo, DuplicateUser
@@ -23,15 +24,16 @@ class UsersError(Exception):
 
 
 def _read_password(from_stdin: bool) -> str:
+    """The password as the console's login will see it (cleaned the same way: bot/inputs.py)."""
     if from_stdin:
         line = sys.stdin.readline()
-        return line[:-1] if line.endswith("\n") else line
+        return clean_text(line[:-1] if line.endswith("\n") else line)
     if not sys.stdin.isatty():
         raise UsersError("no terminal to ask for the password: pipe it in with --password-stdin")
     first = getpass.getpass("Password: ")
     if getpass.getpass("Again: ") != first:
         raise UsersError("the two passwords differ")
-    return first
+    return clean_text(first)
 
 
 async def _with_repo(settings: Settings, fn: Callable[[ConsoleRepo], Awaitable[int]]) -> int:
@@ -54,7 +56,7 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
         check_new_password(password)
     except PasswordError as e:
         raise UsersError(str(e)) from e
-    hashed = Passwords().hash(password)
+    hashed = Passwords(profile=settings.console.argon2_profile).hash(password)
 
     async def run(repo: ConsoleRepo) -> int:
         try:

@@ -1,10 +1,10 @@
-"""Passwords: argon2id hashes (argon2-cffi's PasswordHasher, RFC 9106 parameters), checked off the event loop."""
+"""Passwords: argon2id hashes (argon2-cffi's PasswordHasher and parameter profiles), checked off the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 MIN_PASSWORD = 12
@@ -16,12 +16,20 @@ class PasswordError(ValueError):
 
 
 class Passwords:
-    """Hash and check passwords; `hasher` is injectable (tests use cheaper parameters)."""
+    """Hash and check passwords with argon2-cffi's parameter `profile` (console.argon2_profile: RFC 9106's
+    low-memory choice by default; CHEAPEST only for tests) or an injected `hasher`."""
 
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
-        self.hasher = hasher or PasswordHasher()  # argon2id by default
+    def __init__(self, hasher: PasswordHasher | None = None, profile: str = "RFC_9106_LOW_MEMORY") -> None:
+        self.hasher = hasher or PasswordHasher.from_parameters(getattr(profiles, profile))
+        self._dummy_hash: str | None = None
+
+    @property
+    def _dummy(self) -> str:
         # Checked when the user name is unknown, so a wrong name costs as much time as a wrong password.
-        self._dummy = self.hasher.hash("sigurno-no-such-user")
+        # Made at the first check, not at start-up (every app start would pay a hash otherwise).
+        if self._dummy_hash is None:
+            self._dummy_hash = self.hasher.hash("sigurno-no-such-user")
+        return self._dummy_hash
 
     def hash(self, password: str) -> str:
         check_new_password(password)

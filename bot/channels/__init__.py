@@ -52,14 +52,22 @@ def build_channel(name: str, s: ChannelSettings, session: aiohttp.ClientSession)
     timeout = s.send_timeout_seconds
     try:
         if name == "telegram":
-            channel = cls(s.telegram_token, s.telegram_secret, s.telegram_api_url, session, timeout=timeout)
+            channel = cls(
+                s.telegram_token.get_secret_value(),
+                s.telegram_secret.get_secret_value(),
+                s.telegram_api_url,
+                session,
+                timeout=timeout,
+            )
         elif name == "viber":
-            channel = cls(s.viber_token, s.viber_api_url, session, s.viber_bot_name, timeout_seconds=timeout)
+            channel = cls(
+                s.viber_token.get_secret_value(), s.viber_api_url, session, s.viber_bot_name, timeout_seconds=timeout
+            )
         elif name == "messenger":
             channel = cls(
-                s.messenger_page_token,
-                s.messenger_app_secret,
-                s.messenger_verify_token,
+                s.messenger_page_token.get_secret_value(),
+                s.messenger_app_secret.get_secret_value(),
+                s.messenger_verify_token.get_secret_value(),
                 s.messenger_api_url,
                 session,
                 timeout=timeout,

@@ -33,6 +33,7 @@ from typing import Any
 import aiohttp
 
 from bot.channels.base import Capabilities, Inbound, SendError
+from bot.inputs import load_json
 from dialogues.types import Button, Event, Reply
 
 log = logging.getLogger(__name__)
@@ -164,8 +165,8 @@ class MessengerChannel:
     def parse(self, body: bytes, headers: Mapping[str, str]) -> list[Inbound]:
         """Every event of every entry, in order. ValueError when the body is not a Messenger page webhook."""
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            data = load_json(body)  # strings cleaned, nesting bounded
+        except ValueError:
             raise ValueError("the body is not JSON") from None
         if not isinstance(data, dict):
             raise ValueError("the body is not a JSON object")

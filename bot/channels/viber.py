@@ -41,6 +41,7 @@ from viberbot.api.viber_requests import (
 
 from bot.channels import render
 from bot.channels.base import Capabilities, Inbound, SendError
+from bot.inputs import load_json
 from dialogues.types import Button, Event, Reply
 
 # viberbot's only logger. It logs the whole send payload (auth_token and text included) at DEBUG, and again at
@@ -217,8 +218,8 @@ class ViberChannel:
 
     def parse(self, body: bytes, headers: Mapping[str, str]) -> list[Inbound]:
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            data = load_json(body)  # strings cleaned, nesting bounded
+        except ValueError as e:
             raise ValueError("the Viber callback body is not JSON") from e
         if not isinstance(data, dict):
             raise ValueError("the Viber callback body is not a JSON object")

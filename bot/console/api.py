@@ -22,6 +22,7 @@ from bot.accounts.auth import LoginRefused, csrf_ok
 from bot.accounts.roles import CASE_ROLES, can_view_case
 from bot.handoff.cases import OUTCOMES, AlreadyTaken, NotYours, TransitionError
 from bot.handoff.service import Handoff, open_handoff
+from bot.inputs import InputError, load_json, read_body
 from bot.storage.console_repo import NoteRec, SessionRec
 from bot.storage.models import CASE_STATUSES
 from bot.storage.store import ANY, CaseRec, MessageRec, UnknownCase
@@ -38,6 +39,7 @@ MAX_NOTE = 4000
 MAX_LISTED = 200  # closed / released cases shown, newest first
 KEEPALIVE_SECONDS = 15.0
 SESSION_PARAM = re.compile(r"^[A-Za-z0-9_-]{8,128}$")  # the web chat's session id (as in POST /api/chat)
+AFTER_PARAM = re.compile(r"^[0-9]{1,18}$")
 FROM = {"in": "person", "out": "bot", "mediator": "mediator"}
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
@@ -71,10 +73,11 @@ async def _body(request: web.Request) -> dict[str, Any]:
     """A JSON object body; only application/json (a cross-site form cannot send it without CORS)."""
     if request.content_type != "application/json":
         raise ApiError(415, "send the body as application/json")
+    server = request.app[HANDOFF].settings.server
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ApiError(400, "the body must be JSON") from e
+        body = load_json(await read_body(request, server.max_body_bytes, server.body_timeout_seconds))
+    except InputError as e:
+        raise ApiError(e.status, str(e)) from None
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object")
     return body
@@ -208,8 +211,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         done = await h.auth.login(username, password, _ip(request))
     except LoginRefused as e:
         resp = _error(e.status, str(e))
-        if e.status == 429:
-            resp.headers["Retry-After"] = str(h.settings.console.login_window_minutes * 60)
+        if e.retry_after:
+            resp.headers["Retry-After"] = str(e.retry_after)
         return resp
     resp = _ok({"csrf": done.csrf, "user": {"username": done.user.name, "role": done.user.role}})
     resp.set_cookie(
@@ -455,7 +458,7 @@ async def chat_updates(request: web.Request) -> web.StreamResponse:
     if not SESSION_PARAM.match(session):
         return _error(400, "'session' is missing or not 8-128 letters, digits, '-' or '_'")
     after_raw = request.query.get("after", "0")
-    if not after_raw.isdigit() or len(after_raw) > 18:
+    if not AFTER_PARAM.match(after_raw):  # not str.isdigit(): it says yes to "²", which int() refuses
         return _error(400, "'after' must be a message id (a whole number, 0 for all)")
     if not await h.coordination.allow_ip(_ip(request), "web_updates"):
         return _error(429, "too many requests; wait a minute")

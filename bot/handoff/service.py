@@ -70,10 +70,13 @@ async def open_handoff(
     )
     http: aiohttp.ClientSession | None = None
     telegram: MediatorTelegram | None = None
-    if settings.console.mediator_telegram_chat and settings.channels.telegram_token:
+    if settings.console.argon2_profile == "CHEAPEST":
+        log.warning("console.argon2_profile is CHEAPEST: password hashes are weak (meant for tests only)")
+    telegram_token = settings.channels.telegram_token.get_secret_value()
+    if settings.console.mediator_telegram_chat and telegram_token:
         http = aiohttp.ClientSession()
         telegram = MediatorTelegram(
-            settings.channels.telegram_token,
+            telegram_token,
             settings.console.mediator_telegram_chat,
             settings.channels.telegram_api_url,
             http,
@@ -99,7 +102,9 @@ async def open_handoff(
         store=store,
         content=content,
         repo=repo,
-        auth=Auth(repo, passwords or Passwords(), coordination, settings.console),
+        auth=Auth(
+            repo, passwords or Passwords(profile=settings.console.argon2_profile), coordination, settings.console
+        ),
         relay=relay,
         notifier=notifier,
         bus=bus,

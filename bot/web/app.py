@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,6 +15,7 @@ from bot.channels import Channels
 from bot.console.api import add_console_api
 from bot.console.pages import add_console_pages
 from bot.dispatcher import Dispatcher
+from bot.inputs import InputError, load_json, read_body, refused
 from bot.logsafe import install_log_filters
 from bot.settings import Settings
 from bot.webhooks import setup_webhooks
@@ -45,10 +45,11 @@ def _error(status: int, message: str) -> web.Response:
 
 
 async def chat_api(request: web.Request) -> web.Response:
+    server = request.app[SETTINGS].server
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _error(400, "the body must be JSON")
+        body = load_json(await read_body(request, server.max_body_bytes, server.body_timeout_seconds))
+    except InputError as e:
+        return refused(e)
     if not isinstance(body, dict):
         return _error(400, "the body must be a JSON object")
     session = body.get("session")
@@ -104,6 +105,10 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return _error(500, "something went wrong on our side; nothing you sent was lost")
 
 
+async def _server_header(_: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = "Sigurno"  # no product versions for a scanner to match
+
+
 def build_app(
     settings: Settings, services: Services | None = None, *, channels: Channels | None = None
 ) -> web.Application:
@@ -111,6 +116,7 @@ def build_app(
     install_log_filters()
     app = web.Application(client_max_size=settings.server.max_body_bytes, middlewares=[errors_as_json])
     app[SETTINGS] = settings
+    app.on_response_prepare.append(_server_header)
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         if services is not None:

@@ -105,6 +105,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, nlu_model_path: Path) 
         SIGURNO_NLU_MODEL=str(nlu_model_path),
         SIGURNO_USER_KEY_SECRET=user_key_secret.decode(),
         SIGURNO_DATA_KEY=data_key.decode(),
+        SIGURNO_CONSOLE__ARGON2_PROFILE="CHEAPEST",  # tests only: production parameters are tested once
         PYTHONUNBUFFERED="1",
     )
     server = LiveServer(f"http://127.0.0.1:{port}", database_url, user_key_secret, data_key, folder / "server.log")

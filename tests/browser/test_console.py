@@ -49,6 +49,7 @@ def add_user(server: LiveServer, name: str, role: str, password: str = PASSWORD)
         SIGURNO_DATABASE_URL=server.database_url,
         SIGURNO_USER_KEY_SECRET=server.user_key_secret.decode(),
         SIGURNO_DATA_KEY=server.data_key.decode(),
+        SIGURNO_CONSOLE__ARGON2_PROFILE="CHEAPEST",
     )
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "users", "add", name, "--role", role, "--password-stdin"],

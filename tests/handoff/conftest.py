@@ -25,6 +25,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
@@ -81,13 +82,14 @@ async def drop_schema(schema: str) -> None:
 def base_settings(setup: str, tmp_path: Path, nlu_model_path: Path, schema: str | None = None) -> Settings:
     base = load_settings(ROOT / "config.yml", env={})
     # The tests run the timers themselves; runs sharing one Redis share the per-address login bucket.
-    console = ConsoleSettings(timer_seconds=3600, login_attempts_per_ip=1_000_000)
+    # Cheap password hashing: the production parameters are tested once (test_accounts.py).
+    console = ConsoleSettings(timer_seconds=3600, login_attempts_per_ip=1_000_000, argon2_profile="CHEAPEST")
     limits = LimitSettings(web_ip_per_minute=1_000_000)
     if setup == "redis-postgres":
         pg, redis = need_services()
         storage = StorageSettings(database_url=pg, schema=schema or f"ho_{uuid.uuid4().hex[:12]}", redis_url=redis)
         secrets_ = dataclasses.replace(
-            base.secrets, user_key_secret=USER_KEY_SECRET, data_key=Fernet.generate_key().decode()
+            base.secrets, user_key_secret=SecretStr(USER_KEY_SECRET), data_key=SecretStr(Fernet.generate_key().decode())
         )
     else:
         storage = StorageSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/sigurno.db")
@@ -147,8 +149,8 @@ async def rig_factory(request: pytest.FixtureRequest, tmp_path: Path, nlu: Nlu) 
             assert REDIS_URL
             store = await Store.open(
                 settings.storage.database_url,
-                settings.secrets.user_key_secret.encode(),
-                settings.secrets.data_key.encode(),
+                settings.secrets.user_key_secret.get_secret_value().encode(),
+                settings.secrets.data_key.get_secret_value().encode(),
                 schema=settings.storage.schema,
                 clock=clock,
             )

@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import extract_parameters, profiles
 from sqlalchemy import select
 
 from bot.accounts.auth import LoginRefused, token_hash
 from bot.accounts.passwords import PasswordError, Passwords
 from bot.accounts.roles import can_view_case
 from bot.cli import main
+from bot.settings import Settings
 from bot.storage.console_models import ConsoleSession, User
 from bot.storage.console_repo import DuplicateUser
 from bot.storage.store import CaseRec
@@ -24,9 +26,14 @@ from .conftest import PASSWORD, Rig
 T0 = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
 
 
-def test_passwords_are_argon2id_and_checked() -> None:
-    p = Passwords()
+def test_passwords_are_argon2id_with_rfc_9106_parameters_in_production() -> None:
+    """The one test that pays production's hashing cost; the others use argon2-cffi's CHEAPEST profile."""
+    assert Settings().console.argon2_profile == "RFC_9106_LOW_MEMORY"
+    p = Passwords(profile=Settings().console.argon2_profile)
     stored = p.hash(PASSWORD)
+    assert extract_parameters(stored) == profiles.RFC_9106_LOW_MEMORY  # argon2id, t=3, m=64 MiB, p=4
+    assert not p.needs_rehash(stored)
+    assert p.needs_rehash(Passwords(profile="CHEAPEST").hash(PASSWORD))  # upgraded at the next login
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored
     with pytest.raises(PasswordError, match="at least 12"):

@@ -10,7 +10,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.accounts.auth import login_delay
 from bot.handoff.cases import OUTCOMES
+from bot.settings import ConsoleSettings
 
 from .conftest import (
     PASSWORD,
@@ -217,19 +219,35 @@ async def test_secure_cookie_when_configured(app_settings: Any, tmp_path: Any) -
             await drop_schema(settings.storage.schema)
 
 
-async def test_login_rate_limit_per_user(client: Client, mediators: Any) -> None:
+async def test_failed_logins_make_one_name_and_address_wait_growing_delays(client: Client, mediators: Any) -> None:
+    h = handoff_of(client)
+    h.auth.settings = dataclasses.replace(h.auth.settings, login_free_failures=3, login_delay_seconds=0.5)
     mira = await mediators(login=False)
-    limit = handoff_of(client).settings.console.login_attempts_per_user
-    for _ in range(limit):
+    for _ in range(4):  # three free failures, then the fourth makes this (name, address) wait 0.5 s
         assert (await mira.login("wrong password!")).status == 401
-    resp = await mira.login()  # even the right password waits now
-    assert resp.status == 429 and int(resp.headers["Retry-After"]) > 0
-    audit = await handoff_of(client).repo.audit_log()
+    resp = await mira.login()  # even the right password waits now, from this address
+    assert resp.status == 429 and resp.headers["Retry-After"] == "1"
+    # Someone failing on purpose elsewhere never locks the mediator out: from another address she gets in.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))) as elsewhere:
+        url = mira.url("/api/console/login")
+        async with elsewhere.post(url, json={"username": mira.name, "password": PASSWORD}) as other:
+            assert other.status == 200
+    await asyncio.sleep(0.6)
+    assert (await mira.login("wrong password!")).status == 401  # the fifth: the wait doubles to 1 s
+    assert (await mira.login()).status == 429
+    await asyncio.sleep(1.1)
+    assert (await mira.login()).status == 200  # a success clears the count
+    assert (await mira.login("wrong password!")).status == 401
+    assert (await mira.login()).status == 200
+    audit = await h.repo.audit_log()
     failed = [a.detail.get("reason") for a in audit if a.action == "login_failed" and a.actor == mira.name]
-    assert failed == ["bad_password"] * limit + ["rate_limited"]
-    # Another user is not affected by mira's counter.
-    zoya = await mediators(login=False)
-    assert (await zoya.login()).status == 200
+    assert failed == ["bad_password"] * 4 + ["rate_limited", "bad_password", "rate_limited", "bad_password"]
+
+
+def test_login_delays_double_up_to_the_cap() -> None:
+    settings = ConsoleSettings(login_free_failures=5, login_delay_seconds=1.0, login_max_delay_seconds=900)
+    assert [login_delay(n, settings) for n in range(1, 12)] == [0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32]
+    assert login_delay(30, settings) == 900 and login_delay(10**6, settings) == 900
 
 
 async def test_login_rate_limit_per_address(client: Client, mediators: Any) -> None:

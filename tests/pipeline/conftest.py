@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from bot.channels import Channels
 from bot.channels.base import Capabilities, Inbound, SendError
@@ -169,8 +170,8 @@ def make_settings(
         storage = StorageSettings(database_url=PG_URL, schema=f"pipe_{secrets_module.token_hex(6)}")
         secrets = dataclasses.replace(
             secrets,
-            user_key_secret="pipeline-test-secret-0123456789",
-            data_key="c2lndXJuby10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE=",
+            user_key_secret=SecretStr("pipeline-test-secret-0123456789"),
+            data_key=SecretStr("c2lndXJuby10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE="),
         )
     if redis:
         assert REDIS_URL

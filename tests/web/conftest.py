@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 
 from bot.settings import Settings, StorageSettings, load_settings
 from bot.web.app import SERVICES, build_app
@@ -29,8 +30,8 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, nlu_model_path: Pat
         storage = StorageSettings(database_url=PG_URL, schema=f"web_{secrets_module.token_hex(6)}")
         secrets = dataclasses.replace(
             base.secrets,
-            user_key_secret="web-test-secret-0123456789",
-            data_key="c2lndXJuby10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE=",
+            user_key_secret=SecretStr("web-test-secret-0123456789"),
+            data_key=SecretStr("c2lndXJuby10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE="),
         )
     else:
         storage = StorageSettings(database_url=f"sqlite+aiosqlite:///{tmp_path}/sigurno.db")
@@ -41,6 +42,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, nlu_model_path: Pat
         secrets=secrets,
         nlu=dataclasses.replace(base.nlu, model_path=nlu_model_path, data_dir=ROOT / "nlu" / "data"),
         content=dataclasses.replace(base.content, dir=ROOT / "content" / "data"),
+        console=dataclasses.replace(base.console, argon2_profile="CHEAPEST"),  # production's: test_accounts.py
     )
 
 

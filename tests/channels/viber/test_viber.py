@@ -18,6 +18,7 @@ import viberbot.api.message_sender
 import bot.channels.viber as viber_module
 from bot.channels.base import Inbound, SendError
 from bot.channels.viber import PAYLOAD_PREFIX, ViberChannel, signature
+from bot.logsafe import install_log_filters
 from dialogues.types import Button, Event, Reply
 from tests.channels.viber.conftest import PAYLOADS, TOKEN, leaks, payload, signed
 from tests.channels.viber.fakeviber import FakeViber
@@ -443,6 +444,8 @@ async def test_the_token_never_appears_in_errors_reprs_or_logs(
 def test_viberbots_logger_is_quiet() -> None:
     # viberbot's only logger; it logs the token and text at DEBUG and at ERROR
     assert viber_module.VIBERBOT_LOGGERS == ("viber.bot.api",)
+    assert logging.getLogger("viber.bot.api").getEffectiveLevel() > logging.ERROR
+    install_log_filters()  # what every app start does: it must not make viberbot louder again
     assert logging.getLogger("viber.bot.api").getEffectiveLevel() > logging.ERROR
 
 
