@@ -124,3 +124,21 @@ def test_help_lines_for_a_person_abroad_never_offer_a_bulgaria_only_number_unlab
     replies = chat.tap(TEXTS["btn_more_numbers"]["bg"])
     assert labelled("\n".join(replies))
     chat.check()
+
+
+@pytest.mark.browser
+def test_a_relative_writing_in_russian_gets_what_to_do_from_where_they_are_with_whole_numbers(
+    chat: ChatPage,
+) -> None:
+    # Described, not named: the sister went silent. The third-party path answers in Russian, and every
+    # number is one whole tap-to-call link (a link on "800" of "800 290 290" would dial a wrong number).
+    chat.page.set_viewport_size(PHONE)
+    chat.open()
+    chat.tap("Русский")
+    replies = chat.say("моя сестра в Италии уже 5 дней не берёт трубку, мне страшно")
+    text = "\n".join(replies)
+    assert "112" in text and "+359 2 948 24 04" in text and "800 290 290" in text
+    assert chat.page.locator('#log a[href="tel:800290290"]').count() == 1
+    assert chat.page.locator('#log a[href="tel:800"]').count() == 0
+    assert chat.page.locator('#log a[href="tel:+35929482404"]').count() >= 1
+    chat.check()
