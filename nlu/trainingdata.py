@@ -31,21 +31,22 @@ def _items(block: str) -> list[str]:
     return out
 
 
-def _documents(path: Path) -> list[dict[str, object]]:
+def _documents(path: Path) -> list[tuple[Path, dict[str, object]]]:
+    """Each .yml file under ``path`` (or ``path`` itself) with its parsed mapping."""
     files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
     docs = []
     for f in files:
         data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{f}: expected a mapping with an 'nlu' list")
-        docs.append(data)
+        docs.append((f, data))
     return docs
 
 
 def load_examples(path: Path) -> list[Example]:
     """Every intent example under ``path`` (a file or a folder of .yml files), annotations removed."""
     examples = []
-    for doc in _documents(path):
+    for _, doc in _documents(path):
         for block in doc.get("nlu") or []:  # type: ignore[attr-defined]
             if isinstance(block, dict) and "intent" in block:
                 for item in _items(str(block.get("examples", ""))):
@@ -56,7 +57,7 @@ def load_examples(path: Path) -> list[Example]:
 def load_synonyms(path: Path) -> dict[str, list[str]]:
     """Synonym value -> the texts that mean it."""
     out: dict[str, list[str]] = {}
-    for doc in _documents(path):
+    for _, doc in _documents(path):
         for block in doc.get("nlu") or []:  # type: ignore[attr-defined]
             if isinstance(block, dict) and "synonym" in block:
                 out.setdefault(str(block["synonym"]), []).extend(_items(str(block.get("examples", ""))))
@@ -77,8 +78,7 @@ RISK_LEVELS = ("none", "elevated", "urgent")
 def load_risk_examples(path: Path) -> list[RiskLabelled]:
     """Risk-labelled examples: ``risk:`` blocks with ``level``, optional ``third_party`` and ``examples``."""
     out: list[RiskLabelled] = []
-    files = sorted(path.glob("*.yml")) if path.is_dir() else [path]
-    for f, doc in zip(files, _documents(path), strict=True):
+    for f, doc in _documents(path):
         for block in doc.get("risk") or []:  # type: ignore[attr-defined]
             if not isinstance(block, dict):
                 continue

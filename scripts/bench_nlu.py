@@ -28,7 +28,8 @@ def main() -> int:
     from bot.services import build_nlu
 
     nlu = build_nlu(settings.nlu)
-    nlu.embedder.embed(["warm up"]) if nlu.embedder else None  # the engine's first call allocates
+    if nlu.embedder is not None:
+        nlu.embedder.embed(["warm up"])  # the engine's first call allocates
     load_s = time.perf_counter() - t0
     texts = [json.loads(line)["text"] for s in SETS for line in (ROOT / s).read_text().splitlines() if line.strip()]
 
