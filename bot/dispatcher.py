@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.coordination import Coordination, MemoryCoordination
+from bot.live import Current, as_current
 from bot.settings import Settings
 from bot.shifts import shift_status
 from bot.storage.console_repo import ConsoleRepo
@@ -61,17 +62,34 @@ class Dispatcher:
     def __init__(
         self,
         store: Store,
-        nlu: Nlu,
-        content: Content,
+        nlu: Nlu | Current[Nlu],
+        content: Content | Current[Content],
         settings: Settings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         coordination: Coordination | None = None,
     ) -> None:
-        self.store, self.nlu, self.settings, self.clock = store, nlu, settings, clock
-        self.engine = Engine(content)
-        self.content = content
+        self.store, self.settings, self.clock = store, settings, clock
+        # What a publish swaps (bot/live.py): a turn reads each once, at its start.
+        self.live_nlu, self.live_content = as_current(nlu), as_current(content)
+        self._engine = Engine(self.live_content.get())
         self.coordination = coordination or MemoryCoordination(settings.limits)
         self.case_listeners: list[CaseListener] = []
+
+    @property
+    def nlu(self) -> Nlu:
+        return self.live_nlu.get()
+
+    @property
+    def content(self) -> Content:
+        return self.live_content.get()
+
+    @property
+    def engine(self) -> Engine:
+        """The dialogue engine over the content in use now (rebuilt once after a publish)."""
+        content = self.live_content.get()
+        if self._engine.c is not content:
+            self._engine = Engine(content)
+        return self._engine
 
     async def _tell(self, what: str, case: CaseRec | None) -> None:
         """Tell the case listeners; a failing listener never fails the person's turn."""
@@ -134,13 +152,14 @@ class Dispatcher:
 
         state, version = ctx.state, ctx.version
         lang = str(state.get("lang") or "bg")
+        engine, understand = self.engine, self.nlu  # one published version for the whole turn
         if event.kind == "text" and len(event.text) > limit:
-            reply = Reply(self.content.text("too_long", lang, limit=limit))
+            reply = Reply(engine.c.text("too_long", lang, limit=limit))
             return Turn((reply,), key, dataclasses.replace(base, outgoing=(reply.text,), out_case_id=in_case_id))
 
         nlu: NluResult | None = None
         if event.kind == "text":
-            nlu = await self.nlu.parse(event.text)
+            nlu = await understand.parse(event.text)
         now = self.clock()
         on_shift, next_shift = shift_status(self.settings.mediators, now)
         run_ctx = Context(
@@ -150,7 +169,7 @@ class Dispatcher:
             has_open_case=case is not None,
             retention_days=self.settings.privacy.retention_days,
         )
-        result = self.engine.step(state, nlu, event, run_ctx)
+        result = engine.step(state, nlu, event, run_ctx)
         case_id = in_case_id
         if result.effects:
             # The case needs the person (and the transcript the incoming message) before it opens.

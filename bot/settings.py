@@ -119,6 +119,7 @@ class PrivacySettings:
 class ContentSettings:
     dir: Path = Path("content/data")
     stale_after_days: Annotated[int, _between(1, 3650)] = 180
+    publish_poll_seconds: Annotated[float, _between(0.05, 60)] = 0.5  # how often a process looks for a publish
 
 
 @dataclass(frozen=True, config=STRICT)

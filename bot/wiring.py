@@ -10,9 +10,11 @@ from pathlib import Path
 
 from bot.coordination import Coordination, open_coordination
 from bot.dispatcher import Dispatcher
+from bot.live import Current, Follower
 from bot.services import build_nlu
 from bot.settings import Settings, SettingsError
 from bot.storage.crypto import load_or_create_local_secrets
+from bot.storage.published import PublishedRepo
 from bot.storage.store import Store
 from content import Content, load_content
 from nlu.pipeline import Nlu
@@ -22,10 +24,12 @@ from nlu.pipeline import Nlu
 class Services:
     settings: Settings
     store: Store
-    nlu: Nlu
-    content: Content
+    nlu: Current[Nlu]  # what a publish swaps: read with .get() once per use
+    content: Current[Content]
     dispatcher: Dispatcher
     coordination: Coordination
+    published: PublishedRepo
+    follower: Follower  # follows publishes; studio and model publishing register their loaders on it
 
 
 def secrets_for(settings: Settings) -> tuple[bytes, bytes]:
@@ -63,17 +67,33 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     coordination = await open_coordination(settings.storage.redis_url, settings.limits, settings.storage.redis_prefix)
     try:
         nlu = build_nlu(settings.nlu)
+        live_nlu = Current(nlu)
         _lean_sklearn()
         try:
             store = await Store.open(
                 settings.storage.database_url, user_secret, data_key, schema=settings.storage.schema
             )
             try:
-                dispatcher = Dispatcher(store, nlu, content, settings, coordination=coordination)
-                yield Services(settings, store, nlu, content, dispatcher, coordination)
+                live_content = Current(content)
+                dispatcher = Dispatcher(store, live_nlu, live_content, settings, coordination=coordination)
+                published = PublishedRepo(store)
+                follower = Follower(published, settings.content.publish_poll_seconds)
+                services = Services(
+                    settings, store, live_nlu, live_content, dispatcher, coordination, published, follower
+                )
+                # Loaders of published things are registered here (follower.follow(name, current, load)),
+                # then the versions published so far are loaded before the first message is answered.
+                await follower.refresh()
+                follower.start()
+                try:
+                    yield services
+                finally:
+                    await follower.stop()
             finally:
                 await store.close()
         finally:
             await nlu.close()
+            if live_nlu.get() is not nlu:
+                await live_nlu.get().close()
     finally:
         await coordination.close()

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.channels.base import Capabilities, SendError
+from bot.live import Current, as_current
 from bot.storage.console_repo import ConsoleRepo
 from bot.storage.store import Store
 from content import Content
@@ -63,9 +64,16 @@ class Delivered:
 
 
 class Relay:
-    def __init__(self, store: Store, repo: ConsoleRepo, content: Content, channels: Registry | None = None) -> None:
-        self.store, self.repo, self.content = store, repo, content
+    def __init__(
+        self, store: Store, repo: ConsoleRepo, content: Content | Current[Content], channels: Registry | None = None
+    ) -> None:
+        self.store, self.repo, self._content = store, repo, as_current(content)
         self.channels: Registry = channels if channels is not None else NoChannels()
+
+    @property
+    def content(self) -> Content:
+        """The content in use now (a publish swaps it)."""
+        return self._content.get()
 
     def reply_window(self, channel: str) -> timedelta | None:
         sender = self.channels.get(channel)

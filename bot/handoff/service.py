@@ -21,6 +21,7 @@ from bot.handoff.cases import CaseService
 from bot.handoff.notify import MediatorTelegram, Notifier
 from bot.handoff.relay import Registry, Relay
 from bot.handoff.timers import Timers
+from bot.live import Current, as_current
 from bot.settings import Settings
 from bot.storage.console_repo import ConsoleRepo
 from bot.storage.store import CaseRec, Store
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 class Handoff:
     settings: Settings
     store: Store
-    content: Content
+    live_content: Current[Content]  # a publish swaps it: read `content` once per use
     repo: ConsoleRepo
     auth: Auth
     relay: Relay
@@ -43,6 +44,10 @@ class Handoff:
     timers: Timers
     coordination: Coordination
     canned: tuple[CannedReply, ...]
+
+    @property
+    def content(self) -> Content:
+        return self.live_content.get()
 
 
 def events_channel(settings: Settings) -> str:
@@ -54,7 +59,7 @@ def events_channel(settings: Settings) -> str:
 async def open_handoff(
     settings: Settings,
     store: Store,
-    content: Content,
+    content: Content | Current[Content],
     dispatcher: Dispatcher,
     *,
     channels: Registry | None = None,
@@ -84,7 +89,8 @@ async def open_handoff(
     elif settings.console.mediator_telegram_chat:
         log.warning("SIGURNO_MEDIATOR_TELEGRAM_CHAT is set but SIGURNO_TELEGRAM_TOKEN is not: no Telegram alerts")
     notifier = Notifier(bus, telegram)
-    relay = Relay(store, repo, content, channels)
+    live_content = as_current(content)
+    relay = Relay(store, repo, live_content, channels)
     cases = CaseService(store, repo, relay, notifier, coordination)
     timers = Timers(
         store,
@@ -100,7 +106,7 @@ async def open_handoff(
     handoff = Handoff(
         settings=settings,
         store=store,
-        content=content,
+        live_content=live_content,
         repo=repo,
         auth=Auth(
             repo, passwords or Passwords(profile=settings.console.argon2_profile), coordination, settings.console
