@@ -1,4 +1,5 @@
-"""Roles and what each may see: a mediator the queue and their own cases, an admin everything."""
+"""Roles and what each may see: a mediator the queue and their own cases, an editor the content, reports
+and review, an admin everything."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from bot.storage.console_models import ROLES
 from bot.storage.store import CaseRec
 
 CASE_ROLES = ("mediator", "admin")  # may work on cases (an editor edits content only)
+STAFF_ROLES = ("editor", "admin")  # may edit content, review what the bot did not understand, see reports
 
 
 def can_work_cases(role: str) -> bool:
@@ -21,4 +23,4 @@ def can_view_case(name: str, role: str, case: CaseRec) -> bool:
     return case.status == "queued" or case.assignee == name
 
 
-__all__ = ["CASE_ROLES", "ROLES", "can_view_case", "can_work_cases"]
+__all__ = ["CASE_ROLES", "ROLES", "STAFF_ROLES", "can_view_case", "can_work_cases"]
