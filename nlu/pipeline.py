@@ -102,7 +102,10 @@ class Nlu:
                 rules = _worse(rules, assess(part))
         if self.risk_model is None or self.embedder is None:
             return RiskView(rules, None, "none", False, False)
-        score = self.risk_model.score(parts, self.embedder.embed([p.text for p in parts]))
+        read = [p for p, worth in zip(parts, self.risk_model.worth_reading(parts), strict=True) if worth]
+        if not read:  # a long story with nothing the screen finds risky: the rules alone decide
+            return RiskView(rules, RiskScore(0.0, 0.0, 0.0), "none", False, False)
+        score = self.risk_model.score(read, self.embedder.embed([p.text for p in read]))
         t = self.risk_model.thresholds
         if score.urgent >= t.urgent:
             level = "urgent"

@@ -13,7 +13,10 @@ on the independent risk set, embedding alone caught 76% of urgent messages as ur
 alarms, both together 88% at 6%, the rules included).
 
 A long message is read whole, in pieces of a few sentences; the most worrying piece decides, so
-danger mentioned only in the last line of a long story still counts.
+danger mentioned only in the last line of a long story still counts. Embedding every piece of a long
+story is what makes it slow, so a screen looks first: a second, n-gram-only regression ("could this
+piece be risky at all?") whose threshold lets through 99.5% of a held-out writer's risky examples; a
+piece below it is not embedded and counts as harmless (the rules still read every piece).
 
 The decision thresholds are calibrated at training time on "leave one writer out" predictions: each
 file of nlu/risk_data (written by a different writer) is scored by a model trained without it, as
@@ -107,6 +110,9 @@ def _grams() -> TfidfVectorizer:
     return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
 
 
+SCREEN_PASS = 0.995  # share of a held-out writer's risky examples the piece screen must let through
+
+
 @dataclass
 class RiskModel:
     embedder_name: str
@@ -115,6 +121,16 @@ class RiskModel:
     third_party_clf: LogisticRegression | None  # None when the data has no third-party example
     thresholds: RiskThresholds = field(default_factory=RiskThresholds)
     n_examples: int = 0
+    screen_clf: LogisticRegression | None = None  # n-grams only: risky (urgent or elevated) or not
+    screen_floor: float = 0.0  # a piece of a long message scoring below this is not embedded
+
+    def worth_reading(self, parts: Sequence[Normalized]) -> list[bool]:
+        """Which pieces of a long message the embedding model should read (all of a one-piece message)."""
+        if self.screen_clf is None or len(parts) < 2:
+            return [True] * len(parts)
+        p = self.screen_clf.predict_proba(self.grams.transform([q.skeleton for q in parts]))
+        risky = p[:, list(self.screen_clf.classes_).index(True)]
+        return [bool(v >= self.screen_floor) for v in risky]
 
     def score(self, parts: Sequence[Normalized], vecs: np.ndarray[Any, Any]) -> RiskScore:
         """Scores of the pieces of one message (their texts' embeddings in ``vecs``): the most worrying wins."""
@@ -170,6 +186,22 @@ def _held_out_writer_scores(
     return p_u, p_e, held & (labels == "none")
 
 
+def _train_screen(g: sp.csr_matrix, y: list[str], sources: list[str]) -> tuple[LogisticRegression, float]:
+    """The n-gram screen and its floor: the lowest score that still lets SCREEN_PASS of the risky
+    examples of a writer it never saw through (each labelled file held out in turn)."""
+    risky = np.array([level != "none" for level in y])
+    src = np.array(sources)
+    held: list[np.ndarray[Any, Any]] = []
+    for name in sorted(set(sources) - {""}):
+        out = src == name
+        if not (risky & out).any():
+            continue
+        clf = _classifier().fit(g[~out], risky[~out])
+        held.append(clf.predict_proba(g[out & risky])[:, list(clf.classes_).index(True)])
+    floor = float(np.quantile(np.concatenate(held), 1 - SCREEN_PASS)) if held else 0.0
+    return _classifier().fit(g, risky), round(floor, 4)
+
+
 def train_risk(examples: Sequence[RiskExample], norms: Sequence[Normalized], embedder: Embedder) -> RiskModel:
     if len(examples) != len(norms):
         raise ValueError("one normalised text per example")
@@ -177,9 +209,12 @@ def train_risk(examples: Sequence[RiskExample], norms: Sequence[Normalized], emb
     if set(y) != set(LEVELS):
         raise ValueError(f"risk examples need every level {LEVELS}, got {sorted(set(y))}")
     grams = _grams().fit([n.skeleton for n in norms])
-    x = _features(embedder.embed([n.text for n in norms]), grams.transform([n.skeleton for n in norms]))
+    g = grams.transform([n.skeleton for n in norms])
+    x = _features(embedder.embed([n.text for n in norms]), g)
     tp = [e.third_party for e in examples]
-    thresholds = _calibrate(*_held_out_writer_scores(x, y, [e.source for e in examples]))
+    sources = [e.source for e in examples]
+    thresholds = _calibrate(*_held_out_writer_scores(x, y, sources))
     level_clf = _classifier().fit(x, y)
     tp_clf = LogisticRegression(C=4.0, max_iter=4000, class_weight="balanced").fit(x, tp) if any(tp) else None
-    return RiskModel(embedder.name, grams, level_clf, tp_clf, thresholds, len(examples))
+    screen_clf, screen_floor = _train_screen(g, y, sources)
+    return RiskModel(embedder.name, grams, level_clf, tp_clf, thresholds, len(examples), screen_clf, screen_floor)

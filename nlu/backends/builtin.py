@@ -28,7 +28,7 @@ from nlu.trainingdata import Example, load_examples, load_risk_examples
 from nlu.types import IntentPrediction
 
 EMBED_CACHE = Path("var") / "nlu" / "embeddings.npz"
-FORMAT = 2  # bump when the saved layout changes; an old file is then retrained, never misread
+FORMAT = 3  # bump when the saved layout changes; an old file is then retrained, never misread
 
 
 @dataclass
