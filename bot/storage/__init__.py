@@ -6,7 +6,8 @@ person = await store.person("telegram", "123456789", language="bg")
 await store.close()
 """
 
-import bot.storage.console_models  # noqa: F401  (registers the console tables on models.Base)
+import bot.storage.console_models  # registers the console tables on models.Base
+import bot.storage.report_models  # noqa: F401  (registers the report tables on models.Base)
 from bot.storage.crypto import IdCipher, SecretsError, load_or_create_local_secrets, person_key
 from bot.storage.migrations import upgrade
 from bot.storage.store import (
