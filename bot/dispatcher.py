@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot import metrics
 from bot.coordination import Coordination, MemoryCoordination
 from bot.reports.tally import turn_tally
 from bot.settings import Settings
@@ -115,6 +117,23 @@ class Dispatcher:
         *,
         context: TurnContext | None = None,
     ) -> Turn:
+        """Decide one turn (see _decide), counted and timed for /metrics."""
+        started = time.perf_counter()
+        try:
+            return await self._decide(channel, platform_id, event, platform_message_id, context=context)
+        finally:
+            metrics.TURNS.labels(channel).inc()
+            metrics.TURN_SECONDS.labels(channel).observe(time.perf_counter() - started)
+
+    async def _decide(
+        self,
+        channel: str,
+        platform_id: str,
+        event: Event,
+        platform_message_id: str | None = None,
+        *,
+        context: TurnContext | None = None,
+    ) -> Turn:
         """Decide one turn: read the person's case and state (unless the caller read them, under the same
         lock, as `context`), understand, step. Effects that need the person (a case opened, data erased)
         are written here; the rest is returned as `Turn.write`."""
@@ -145,7 +164,8 @@ class Dispatcher:
 
         nlu: NluResult | None = None
         if event.kind == "text":
-            nlu = await self.nlu.parse(event.text)
+            with metrics.NLU_SECONDS.time():
+                nlu = await self.nlu.parse(event.text)
         now = self.clock()
         on_shift, next_shift = shift_status(self.settings.mediators, now)
         run_ctx = Context(

@@ -93,6 +93,11 @@ def _percentile(buckets: Counter[str], q: float) -> int | None:
     return None
 
 
+def _rate(part: int, whole: int) -> float | None:
+    """part / whole, only when both are 5 or more (a rate of small counts tells the counts)."""
+    return round(part / whole, 4) if part >= SMALL and whole >= SMALL else None
+
+
 def _ranked(counter: Counter[str], name: str) -> list[dict[str, Shown]]:
     """Largest first; the suppressed ones after, by name (their order would tell their sizes)."""
     big = sorted(((k, v) for k, v in counter.items() if v >= SMALL), key=lambda kv: (-kv[1], kv[0]))
@@ -119,6 +124,9 @@ async def build_report(repo: ReportsRepo, period: Period) -> dict[str, Any]:
             series[(period_of(r.day, period.group), r.channel)][r.metric] += r.value
 
     claims, closes = by["claim_minutes"], by["close_minutes"]
+    per_period: dict[str, Counter[str]] = defaultdict(Counter)  # over the channels (a person is per channel)
+    for (p, _), v in series.items():
+        per_period[p].update(v)
     return {
         "from": period.first,
         "to": period.last,
@@ -143,6 +151,16 @@ async def build_report(repo: ReportsRepo, period: Period) -> dict[str, Any]:
             }
             for (p, channel), v in sorted(series.items())
         ],
+        "periods": [
+            {
+                "period": p,
+                "people": shown(v["people"]),
+                "messages": shown(v["messages"]),
+                "fallbacks": shown(v["fallback"]),
+                "fallback_rate": _rate(v["fallback"], v["messages"]),
+            }
+            for p, v in sorted(per_period.items())
+        ],
         "intents": _ranked(by["intent"], "intent"),
         "countries": _ranked(by["country"], "country"),
         "languages": _ranked(by["language"], "language"),
@@ -158,6 +176,12 @@ async def build_report(repo: ReportsRepo, period: Period) -> dict[str, Any]:
             "closed": shown(total.get("case_closed", 0)),
             "released": shown(total.get("case_released", 0)),
             "outcomes": {o: shown(by["case_closed"].get(o, 0)) for o in OUTCOMES},
+            "claim_minutes": [
+                {"minutes": k, "count": shown(n)}
+                for k, n in sorted(
+                    claims.items(), key=lambda kv: (kv[0] == "more", int(kv[0]) if kv[0].isdigit() else 0)
+                )
+            ],
             "claim_minutes_p50": _percentile(claims, 0.5),
             "claim_minutes_p90": _percentile(claims, 0.9),
             "close_minutes_p50": _percentile(closes, 0.5),

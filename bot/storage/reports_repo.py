@@ -7,11 +7,13 @@ key, no marker, no text ever leaves this module.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from bot.storage.models import INBOX_PENDING, Case, InboxItem
 from bot.storage.report_models import ReportCount, ReportPerson
 from bot.storage.report_tally import add_counts, report_day
 from bot.storage.store import Store, redact_errors
@@ -26,6 +28,16 @@ class CountRow:
     metric: str
     dimension: str
     value: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpsFigures:
+    """What /metrics reads from the database at each scrape."""
+
+    queued: dict[str, int]  # priority -> cases waiting
+    oldest_queued_at: datetime | None
+    inbox_pending: int
+    inbox_failed: int
 
 
 @redact_errors
@@ -80,3 +92,18 @@ class ReportsRepo:
         """+1 today outside a conversation turn (a reply that failed to deliver)."""
         day = report_day(self._store._now())
         await self._store._run(lambda conn: add_counts(conn, day, channel, [(metric, dimension)]), write=True)
+
+    async def ops_figures(self) -> OpsFigures:
+        """The queue by priority, the oldest waiting case's opening time, the unfinished and set-aside inbox rows."""
+        queued = select(Case.priority, func.count(), func.min(Case.created_at)).where(Case.status == "queued")
+        inbox = select(
+            func.count().filter(InboxItem.status.in_(INBOX_PENDING)), func.count().filter(InboxItem.status == "failed")
+        )
+
+        def run(conn: Connection) -> OpsFigures:
+            rows = conn.execute(queued.group_by(Case.priority)).all()
+            pending, failed = conn.execute(inbox).one()
+            oldest = min((r[2] for r in rows if r[2] is not None), default=None)
+            return OpsFigures({str(r[0]): int(r[1]) for r in rows}, oldest, int(pending or 0), int(failed or 0))
+
+        return await self._store._run(run, write=False)
