@@ -33,8 +33,8 @@ def _num(v: Any) -> float:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else math.nan
 
 
-def _figure(height: float = 3.4) -> Figure:
-    fig = Figure(figsize=(6.4, height), dpi=100, layout="constrained")
+def _figure(height: float = 3.2) -> Figure:
+    fig = Figure(figsize=(4.8, height), dpi=100, layout="constrained")  # readable at a phone's width
     return fig
 
 
