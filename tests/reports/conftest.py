@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
+from bot.settings import Settings
 from bot.storage.store import Store
 from bot.web.app import SERVICES, build_app
 from bot.webhooks import PIPELINE
@@ -28,8 +29,8 @@ JOB_QUESTIONS = load_content(ROOT / "content" / "data").jobcheck
 class Bot:
     """The running app: talk to it on the web chat and on Telegram, read it in the console."""
 
-    def __init__(self, client: Client, api: harness.FakePlatform) -> None:
-        self.client, self.api = client, api
+    def __init__(self, client: Client, api: harness.FakePlatform, settings: Settings) -> None:
+        self.client, self.api, self.settings = client, api, settings
         self.update_id = 1000
         self.users: list[Mediator] = []
 
@@ -74,10 +75,11 @@ async def bot(request: pytest.FixtureRequest, tmp_path: Path, nlu_model_path: Pa
             telegram_secret=SecretStr(harness.TELEGRAM_SECRET),
             telegram_api_url=api.url,
         )
-        app = build_app(dataclasses.replace(settings, channels=channels))
+        settings = dataclasses.replace(settings, channels=channels)
+        app = build_app(settings)
         try:
             async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-                made = Bot(client, api)
+                made = Bot(client, api, settings)
                 try:
                     yield made
                 finally:
