@@ -88,11 +88,11 @@ def _bars(items: list[tuple[str, Any]], colours: list[str] | None = None, horizo
     names, values = [k for k, _ in drawn], [v for _, v in drawn]
     colour = colours if colours is not None else [COLOURS["web"]] * len(drawn)
     if horizontal:
-        ax.barh(names[::-1], values[::-1], color=colour[::-1])
+        ax.barh(names[::-1], values[::-1], color=colour[::-1], height=0.6)
         for y, v in enumerate(values[::-1]):
             ax.text(v, y, f" {int(v)}", va="center", fontsize=9, color=INK)
     else:
-        ax.bar(names, values, color=colour)
+        ax.bar(names, values, color=colour, width=0.6)
         for x, v in enumerate(values):
             ax.text(x, v, f"{int(v)}", ha="center", va="bottom", fontsize=9, color=INK)
     ax.set_title(NOTE, fontsize=9, color="#5b6b70", loc="left")

@@ -8,6 +8,7 @@ when the thing it counts is, and never without it. Per turn that is one INSERT o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -48,10 +49,14 @@ def periods(day: str) -> tuple[str, str]:
     return (d - timedelta(days=d.weekday())).isoformat(), d.replace(day=1).isoformat()
 
 
+@functools.lru_cache(maxsize=4)
+def _marker_key(secret: bytes) -> bytes:
+    return hmac.new(secret, MARKER_CONTEXT, hashlib.sha256).digest()
+
+
 def report_marker(secret: bytes, person_key: str) -> str:
     """The person's marker in report_people: keyed with a report-only key derived from the user-key secret."""
-    key = hmac.new(secret, MARKER_CONTEXT, hashlib.sha256).digest()
-    return hmac.new(key, person_key.encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(_marker_key(secret), person_key.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def minute_bucket(minutes: float) -> str:
