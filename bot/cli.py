@@ -187,9 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from bot import commands
     from bot.accounts.cli import register as register_users
+    from bot.reports.cli import register as register_report
 
     commands.register(sub)
     register_users(sub)
+    register_report(sub)
     return p
 
 

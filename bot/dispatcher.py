@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot import metrics
 from bot.coordination import Coordination, MemoryCoordination
 from bot.live import Current, as_current
+from bot.reports.tally import turn_tally
 from bot.settings import Settings
 from bot.shifts import shift_status
 from bot.storage.console_repo import ConsoleRepo
@@ -132,6 +135,23 @@ class Dispatcher:
         *,
         context: TurnContext | None = None,
     ) -> Turn:
+        """Decide one turn (see _decide), counted and timed for /metrics."""
+        started = time.perf_counter()
+        try:
+            return await self._decide(channel, platform_id, event, platform_message_id, context=context)
+        finally:
+            metrics.TURNS.labels(channel).inc()
+            metrics.TURN_SECONDS.labels(channel).observe(time.perf_counter() - started)
+
+    async def _decide(
+        self,
+        channel: str,
+        platform_id: str,
+        event: Event,
+        platform_message_id: str | None = None,
+        *,
+        context: TurnContext | None = None,
+    ) -> Turn:
         """Decide one turn: read the person's case and state (unless the caller read them, under the same
         lock, as `context`), understand, step. Effects that need the person (a case opened, data erased)
         are written here; the rest is returned as `Turn.write`."""
@@ -145,21 +165,26 @@ class Dispatcher:
             event.text[:limit] if event.kind == "text" else event.payload[:200] if event.kind == "payload" else None
         )
         base = TurnWrite(channel, platform_id, incoming=(kind, stored_text, platform_message_id), in_case_id=in_case_id)
+        new = ctx.version == 0 and case is None  # no conversation yet: a person the reports count as new
 
         if case is not None and case.status == "assigned":
             # A mediator has this chat: the bot stays silent, the message waits in the transcript.
-            return Turn((), key, base, case.id, silent=True, told=(("message", case),))
+            silent = dataclasses.replace(base, tally=turn_tally(channel, kind, new=False, event=event))
+            return Turn((), key, silent, case.id, silent=True, told=(("message", case),))
 
         state, version = ctx.state, ctx.version
         lang = str(state.get("lang") or "bg")
         engine, understand = self.engine, self.nlu  # one published version for the whole turn
         if event.kind == "text" and len(event.text) > limit:
             reply = Reply(engine.c.text("too_long", lang, limit=limit))
-            return Turn((reply,), key, dataclasses.replace(base, outgoing=(reply.text,), out_case_id=in_case_id))
+            tally = turn_tally(channel, kind, new=new, event=event, state=state)
+            write = dataclasses.replace(base, outgoing=(reply.text,), out_case_id=in_case_id, tally=tally)
+            return Turn((reply,), key, write)
 
         nlu: NluResult | None = None
         if event.kind == "text":
-            nlu = await understand.parse(event.text)
+            with metrics.NLU_SECONDS.time():
+                nlu = await understand.parse(event.text)
         now = self.clock()
         on_shift, next_shift = shift_status(self.settings.mediators, now)
         run_ctx = Context(
@@ -171,6 +196,7 @@ class Dispatcher:
         )
         result = engine.step(state, nlu, event, run_ctx)
         case_id = in_case_id
+        opened_priority: str | None = None  # a case this turn opened, for the reports
         if result.effects:
             # The case needs the person (and the transcript the incoming message) before it opens.
             await self.store.record_turn(base)
@@ -185,6 +211,8 @@ class Dispatcher:
                         channel=channel,
                     )
                     case_id = opened.id
+                    if created:
+                        opened_priority = opened.priority
                     log.info("case %s %s priority=%s", opened.id, "opened" if created else "raised", effect.priority)
                     if created:
                         # The message that opened the case belongs in its transcript.
@@ -195,14 +223,28 @@ class Dispatcher:
                     await self.store.erase_person(key)
                     log.info("person data erased on request")
                     await self._tell("erased", case)
-                    # Nothing of the person is written again (the replies are sent, not stored).
-                    return Turn(result.replies, key, TurnWrite(channel, platform_id, touch_person=False), case_id)
+                    # Nothing of the person is written again (the replies are sent, not stored); the reports
+                    # count the turn without marking the person as reached.
+                    tally = turn_tally(channel, kind, new=new, event=event, nlu=nlu, noted=result.noted, reached=False)
+                    return Turn(
+                        result.replies, key, TurnWrite(channel, platform_id, touch_person=False, tally=tally), case_id
+                    )
         write = dataclasses.replace(
             base,
             state=result.state,
             version=version,
             outgoing=tuple(r.text for r in result.replies),
             out_case_id=case_id,
+            tally=turn_tally(
+                channel,
+                kind,
+                new=new,
+                event=event,
+                nlu=nlu,
+                noted=result.noted,
+                state=result.state,
+                opened=opened_priority,
+            ),
         )
         # The person wrote while their case waits in the queue: the console hears of it.
         return Turn(result.replies, key, write, case_id, told=(("message", case),) if case is not None else ())

@@ -35,6 +35,7 @@ from typing import Any
 
 from bot.channels import Channels, render
 from bot.channels.base import Channel, Inbound, SendError
+from bot.reports.ops import count_send_failure
 from bot.settings import Settings
 from bot.storage.store import Delivery, InboxMark, InboxMoved, InboxRec, TurnContext, TurnWrite, reason
 from bot.wiring import Services
@@ -468,5 +469,7 @@ class Pipeline:
             last = n == len(todo)
             if outcome or last:
                 await asyncio.shield(self.store.record_deliveries(outcome, inbox_id=inbox_id if last else None))
+            if error:
+                await count_send_failure(self.store, channel.name, "bot")
         if not todo and inbox_id is not None:
             await self.store.record_deliveries([], inbox_id=inbox_id)

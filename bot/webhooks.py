@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import metrics
 from bot.channels import Channels, open_channels
 from bot.channels.base import Inbound
 from bot.inbox import Pipeline, inbound_body, parse_inbound_body
@@ -41,6 +42,11 @@ def webhook_handler(
     name: str, limit: int, body_timeout: float = 10.0
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
+        response = await answer(request)
+        metrics.WEBHOOKS.labels(name, str(response.status)).inc()
+        return response
+
+    async def answer(request: web.Request) -> web.StreamResponse:
         pipeline = request.app[PIPELINE]
         channel = pipeline.channels.get(name)
         if channel is None:

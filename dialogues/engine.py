@@ -13,6 +13,7 @@ State is a JSON-serialisable dict owned by this module:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,7 @@ from babel import Locale
 
 from content import FULL_COUNTRIES, Content, CountryCard
 from dialogues import lines, render
-from dialogues.types import Button, Context, EraseData, Event, OpenCase, Reply, StepResult
+from dialogues.types import Button, Context, EraseData, Event, Noted, OpenCase, Reply, StepResult
 from nlu.types import NluResult
 
 LANGS = ("bg", "en", "ru")
@@ -78,6 +79,7 @@ class _Turn:
         self.c, self.s, self.ctx, self.nlu = c, s, ctx, nlu
         self.replies: list[Reply] = []
         self.effects: list[OpenCase | EraseData] = []
+        self.noted = Noted()
 
     # ---- helpers -------------------------------------------------------------------------------
 
@@ -119,7 +121,7 @@ class _Turn:
         self.s["started"] = True
         if self.s.get("lang") is None and self.nlu is not None and self.nlu.language != "unknown":
             self.s["seen_lang"] = self.lang
-        return StepResult(self.s, tuple(self.replies), tuple(self.effects))
+        return StepResult(self.s, tuple(self.replies), tuple(self.effects), self.noted)
 
     def when(self) -> str:
         return render.when_phrase(self.c, self.lang, self.ctx.now, self.ctx.next_shift, self.ctx.mediators_on_shift)
@@ -341,6 +343,7 @@ class _Turn:
             self.offer_mediator(soft=True)
 
     def misunderstood(self) -> None:
+        self.noted = dataclasses.replace(self.noted, fallback=True)
         misses = int(self.s.get("misses", 0)) + 1
         self.s["misses"] = misses
         safe_buttons = (self.btn("btn_talk_person", "menu:mediator"), self.btn("menu_help_now", HELP_NOW))
@@ -717,6 +720,7 @@ class _Turn:
         flagged = [q for q, ans in zip(self.c.jobcheck, jc["answers"], strict=False) if ans == q.warning_answer]
         self.remember_flags(tuple(f"jobcheck:{q.id}" for q in flagged))
         level = "red" if any(q.weight == "red" for q in flagged) else "amber" if flagged else "green"
+        self.noted = dataclasses.replace(self.noted, job_check=level)
         lines = [self.t(f"jobcheck_{level}")]
         lines.extend(f"• {q.meaning.get(self.lang)}" for q in flagged)
         verdict = self.c.verdicts.get(level)
@@ -886,6 +890,7 @@ class _Turn:
         """Ask whether the person is safe; "I am safe" then answers what they asked (or, after a work
         problem's steps, offers the mediator)."""
         self.s["safety"] = {"intent": nlu.intent, "country": nlu.country, "mediator": then_offer_mediator}
+        self.noted = dataclasses.replace(self.noted, safety_asked=True)
         self.s["awaiting"] = "safety"
         self.say(
             self.t("safety_question"),

@@ -65,7 +65,17 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Noted:
+    """What a step did that the reports count (issue 11), never any text."""
+
+    fallback: bool = False  # the bot did not understand
+    job_check: str | None = None  # the job-offer check finished: green / amber / red
+    safety_asked: bool = False  # the safety question was asked
+
+
+@dataclass(frozen=True)
 class StepResult:
     state: dict[str, object]
     replies: tuple[Reply, ...]
     effects: tuple[Effect, ...] = field(default_factory=tuple)
+    noted: Noted = field(default_factory=Noted)

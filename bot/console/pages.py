@@ -1,4 +1,4 @@
-"""The mediator console's pages: /console (the queue), /console/login, /console/cases/{id} and their files.
+"""The console's pages: /console (the queue), /console/login, /console/cases/{id}, /console/reports and their files.
 
 The pages are plain HTML with no inline script, style or event-handler attribute: each one loads
 same-origin files from /console/static/ (bot/console/static/). So the policy sent with every page
@@ -67,6 +67,10 @@ async def case_page(_: web.Request) -> web.FileResponse:
     return _page("case.html")
 
 
+async def reports_page(_: web.Request) -> web.FileResponse:
+    return _page("reports.html")
+
+
 async def to_queue(_: web.Request) -> web.Response:
     raise web.HTTPFound("/console", headers={"Cache-Control": "no-store"})
 
@@ -86,4 +90,5 @@ def add_console_pages(app: web.Application) -> None:
     app.router.add_get("/console/", to_queue)
     app.router.add_get("/console/login", login_page)
     app.router.add_get(r"/console/cases/{case_id:[1-9][0-9]{0,17}}", case_page)
+    app.router.add_get("/console/reports", reports_page)
     app.router.add_get("/console/static/{name}", asset)

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from bot.channels.base import Capabilities, SendError
 from bot.live import Current, as_current
+from bot.reports.ops import count_send_failure
 from bot.storage.console_repo import ConsoleRepo
 from bot.storage.store import Store
 from content import Content
@@ -117,6 +118,7 @@ class Relay:
         if error is not None:
             await self.store.set_delivery(message_id, "failed", error[:MAX_ERROR])
             log.warning("relay to %s failed for message %s", channel, message_id)
+            await count_send_failure(self.store, channel, "mediator")
             return Delivered(message_id, "failed", error[:MAX_ERROR])
         await self.store.set_delivery(message_id, "sent")
         return Delivered(message_id, "sent")

@@ -7,7 +7,8 @@ await store.close()
 """
 
 import bot.storage.console_models
-import bot.storage.published  # noqa: F401  (registers published_versions on models.Base)
+import bot.storage.published
+import bot.storage.report_models  # noqa: F401
 from bot.storage.crypto import IdCipher, SecretsError, load_or_create_local_secrets, person_key
 from bot.storage.migrations import upgrade
 from bot.storage.store import (

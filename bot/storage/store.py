@@ -67,6 +67,7 @@ from bot.storage.models import (
     Message,
     Person,
 )
+from bot.storage.report_tally import Tally, case_moved, forget_person, write_tally
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -250,6 +251,7 @@ class TurnWrite:
     out_case_id: int | None = None
     touch_person: bool = True  # False after an erasure: the person must not be created again
     inbox: InboxMark | None = None  # move an inbox row on in the same transaction (see InboxMark)
+    tally: Tally | None = None  # the turn's share of the reports (bot.storage.report_tally), same transaction
 
 
 class InboxMoved(StoreError):
@@ -990,7 +992,9 @@ class Store:
             if row is None:
                 return None
             await self._add_event(conn, case_id, CASE_EVENT[action], actor, data, now)
-        return case_record(row)
+            moved = case_record(row)
+            await conn.run_sync(lambda c: case_moved(c, moved.channel, action, moved.created_at, outcome, now))
+        return moved
 
     # -- privacy --------------------------------------------------------------------------------
 
@@ -1011,6 +1015,7 @@ class Store:
                 .where(InboxItem.person_key == person_key, InboxItem.status.not_in(INBOX_PENDING))
                 .values(person_key=None, body_enc=None)
             )
+            await conn.run_sync(lambda c: forget_person(c, self._secret, person_key))  # the reports keep counts only
         await self._scrub()
 
     async def prune_messages(self, retention_days: int, now: datetime | None = None) -> int:
@@ -1266,6 +1271,8 @@ class Store:
                 )
                 if moved.rowcount != 1:
                     raise InboxMoved(f"inbox {turn.inbox.id} is no longer waiting for its turn")
+            if turn.tally is not None:
+                write_tally(conn, self._secret, key, turn.tally, now)
             return TurnSaved(tuple(out_ids), stale)
 
         return await self._run(run, write=True)

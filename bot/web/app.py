@@ -17,6 +17,8 @@ from bot.console.pages import add_console_pages
 from bot.dispatcher import Dispatcher
 from bot.inputs import InputError, load_json, read_body, refused
 from bot.logsafe import install_log_filters
+from bot.metrics import metrics
+from bot.reports.api import add_reports_api
 from bot.settings import Settings
 from bot.webhooks import setup_webhooks
 from bot.wiring import Services, open_services
@@ -133,8 +135,10 @@ def build_app(
     app.cleanup_ctx.append(lifetime)
     setup_webhooks(app, settings, SERVICES, channels=channels)  # after the services: they close after it
     add_console_api(app, SERVICES)  # after the webhooks: the relay sends through their channels
+    add_reports_api(app)  # /api/console/reports and its charts (bot/reports/api.py)
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)  # Prometheus (bot/metrics.py)
     app.router.add_post("/api/chat", chat_api)
     add_console_pages(app)  # /console: the mediator console's pages and files (bot/console/pages.py)
     if STATIC.is_dir():

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, Route
 
 STATIC = ROOT / "bot" / "console" / "static"
-PAGES = ("login.html", "queue.html", "case.html")
+PAGES = ("login.html", "queue.html", "case.html", "reports.html")
 QUEUE_SHOT = Path("/tmp/console_queue.png")
 CASE_SHOT = Path("/tmp/console_case.png")
 URGENT = "they took our passports and lock us in"
@@ -222,7 +222,7 @@ def test_scripts_never_insert_html() -> None:
 
 
 def test_pages_and_files_are_served_with_the_security_headers(live_server: LiveServer) -> None:
-    for path in ("/console", "/console/login", "/console/cases/12", "/console/static/console.js"):
+    for path in ("/console", "/console/login", "/console/cases/12", "/console/reports", "/console/static/console.js"):
         with urllib.request.urlopen(live_server.url + path, timeout=10) as res:
             assert res.status == 200, path
             policy = res.headers["Content-Security-Policy"]

@@ -51,6 +51,7 @@
       e409: "Случаят се промени междувременно; вижте го отново.", e413: "Текстът е твърде дълъг.",
       e429: "Твърде много заявки. Изчакайте малко и опитайте пак.", e5xx: "Грешка при сървъра. Опитайте пак след малко.",
       offline: "Няма връзка със сървъра. Проверете интернета и опитайте пак.", e4xx: "Заявката не беше приета: {why}",
+      reportsLink: "Отчети",
       caseTitle: "Случай #{id}", back: "Опашка", transcript: "Разговор", summary: "За случая",
       person: "Човекът", bot: "Бот", mediator: "Медиатор", system: "Sigurno",
       reply: "Отговор до човека", send: "Изпрати", sending: "Изпращане…", sendHint: "Ctrl+Enter изпраща",
@@ -130,6 +131,7 @@
       e409: "The case changed meanwhile; have another look.", e413: "The text is too long.",
       e429: "Too many requests. Wait a moment and try again.", e5xx: "Server error. Please try again shortly.",
       offline: "No connection to the server. Check the internet and try again.", e4xx: "The request was refused: {why}",
+      reportsLink: "Reports",
       caseTitle: "Case #{id}", back: "Queue", transcript: "Conversation", summary: "About the case",
       person: "Person", bot: "Bot", mediator: "Mediator", system: "Sigurno",
       reply: "Reply to the person", send: "Send", sending: "Sending…", sendHint: "Ctrl+Enter sends",
@@ -380,7 +382,7 @@
   S.me = null;
   S.leaving = false;
 
-  var NEXT_RE = /^\/console(?:\/cases\/[1-9][0-9]{0,17})?$/;
+  var NEXT_RE = /^\/console(?:\/cases\/[1-9][0-9]{0,17}|\/reports)?$/;
   S.safeNext = function (v) { return typeof v === "string" && NEXT_RE.test(v) ? v : "/console"; };
   S.toLogin = function (why) {
     if (S.leaving) { return; }

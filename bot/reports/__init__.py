@@ -1,0 +1,1 @@
+"""Reports (issue 11): what each turn adds to the counts, the report built from them, charts, exports, metrics."""
