@@ -258,9 +258,22 @@ def check_content(
 ) -> CheckReport:
     """Check a content folder. Errors block publishing; warnings list what is getting old."""
     raw, problems = read_tree(directory)
-    build_content(raw, problems)  # shape and type problems, as load_content would raise them
+    return check_raw(raw, problems, stale_after_days=stale_after_days, today=today, facts_md=facts_md)
+
+
+def check_raw(
+    raw: Mapping[str, Any],
+    problems: Sequence[str] = (),
+    *,
+    stale_after_days: int = 180,
+    today: date | None = None,
+    facts_md: Path | None = None,
+) -> CheckReport:
+    """Check parsed content (the files of a folder, or the items of the database put back together)."""
+    found = list(problems)
+    build_content(dict(raw), found)  # shape and type problems, as load_content would raise them
     checker = _Checker(raw, today or date.today(), stale_after_days)
-    checker.errors.extend(problems)
+    checker.errors.extend(found)
     checker.run()
     if facts_md is not None:
         checker.check_against_facts(facts_md)

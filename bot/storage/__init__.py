@@ -7,6 +7,7 @@ await store.close()
 """
 
 import bot.storage.console_models
+import bot.storage.content_models
 import bot.storage.published  # noqa: F401  (registers published_versions on models.Base)
 from bot.storage.crypto import IdCipher, SecretsError, load_or_create_local_secrets, person_key
 from bot.storage.migrations import upgrade
