@@ -15,7 +15,9 @@ NEW_TEXT = "Нов текст за законна работа: писмен д�
 
 
 async def put(m: Any, item_id: str, body: dict[str, Any]) -> tuple[int, Any]:
-    async with m.http.put(m.url(f"/api/console/content/items/{item_id}"), json=body, headers={"X-CSRF-Token": m.csrf}) as r:
+    async with m.http.put(
+        m.url(f"/api/console/content/items/{item_id}"), json=body, headers={"X-CSRF-Token": m.csrf}
+    ) as r:
         return r.status, await r.json()
 
 
@@ -75,10 +77,10 @@ async def test_a_phone_change_waits_for_a_second_editor(client: Client, mediator
 
     status, waiting = await first.post("/api/console/content/publish", {"ids": [HOTLINE]})
     assert status == 409 and "approval" in waiting["error"]
-    status, everything = await first.post("/api/console/content/publish", {})
+    status, _ = await first.post("/api/console/content/publish", {})
     assert status == 409  # nothing else is ready; the phone change is not published with "all"
 
-    status, own = await first.post(f"/api/console/content/items/{HOTLINE}/approve")
+    status, _ = await first.post(f"/api/console/content/items/{HOTLINE}/approve")
     assert status == 409  # not by its own author
     status, approved = await second.post(f"/api/console/content/items/{HOTLINE}/approve")
     assert status == 200 and approved["draft"]["approved_by"] == second.name
