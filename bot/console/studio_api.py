@@ -19,6 +19,7 @@ from aiohttp import web
 from bot import studio
 from bot.accounts.roles import STAFF_ROLES
 from bot.console.api import ApiError, _body, _ip, _iso, _ok, api
+from bot.console.pages import _page
 from bot.handoff.service import Handoff
 from bot.live import Follower
 from bot.storage.console_repo import SessionRec
@@ -376,3 +377,19 @@ def add_studio_api(app: web.Application, services_key: web.AppKey[Services]) -> 
     r.add_delete(item + "/draft", discard_draft)
     r.add_get(item, get_item)
     r.add_put(item, _refusals(save_draft))
+    # The pages (their files are in bot/console/static/, served like the console's other pages).
+    r.add_get("/console/content", content_page)
+    r.add_get("/console/content/stale", stale_page)
+    r.add_get("/console/content/items/{item_id:" + ITEM_ID + "}", item_page)
+
+
+async def content_page(_: web.Request) -> web.FileResponse:
+    return _page("content.html")
+
+
+async def stale_page(_: web.Request) -> web.FileResponse:
+    return _page("content-stale.html")
+
+
+async def item_page(_: web.Request) -> web.FileResponse:
+    return _page("content-item.html")

@@ -70,9 +70,9 @@ async def test_an_editor_edits_previews_publishes_and_rolls_back(client: Client,
 
 async def test_a_phone_change_waits_for_a_second_editor(client: Client, mediators: Any) -> None:
     first, second = await mediators("editor"), await mediators("editor")
-    status, refused = await put(first, HOTLINE, {"phone": "0800 20 101", "source": None})
+    status, refused = await put(first, HOTLINE, {"phone": "112", "source": None})
     assert status == 422 and "source" in refused["error"]
-    status, saved = await put(first, HOTLINE, {"phone": "0800 20 101", "checked": "2026-12-04"})
+    status, saved = await put(first, HOTLINE, {"phone": "112", "checked": "2026-12-04"})
     assert status == 200 and saved["draft"]["needs_approval"] and saved["draft"]["approved_by"] is None
 
     status, waiting = await first.post("/api/console/content/publish", {"ids": [HOTLINE]})
@@ -88,7 +88,7 @@ async def test_a_phone_change_waits_for_a_second_editor(client: Client, mediator
     assert status == 200, published
     svc = client.app[SERVICES] if client.app else None
     assert svc is not None
-    assert svc.content.get().hotlines_bg[1].phone == "0800 20 101"
+    assert svc.content.get().hotlines_bg[1].phone == "112"
     status, detail = await first.get(f"/api/console/content/items/{HOTLINE}")
     assert detail["history"][0]["approved_by"] == second.name
     actions = [a.action for a in await handoff_of(client).repo.audit_log()]
