@@ -59,7 +59,7 @@ def test_an_unchanged_export_is_the_repository_yaml_byte_for_byte() -> None:
 
 
 def test_an_edit_changes_only_its_own_lines_and_keeps_the_style() -> None:
-    raw, items = repo_items()
+    _, items = repo_items()
     edited = []
     for item in items:
         if item.id == "countries/DE/sections/minimum_wage":
