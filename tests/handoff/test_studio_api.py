@@ -134,3 +134,10 @@ async def test_stale_facts_show_the_wage_that_changes_on_1_january(client: Clien
     assert wage["due"] == "2027-01-01"
     status, body = await editor.get("/api/console/content/items?country=DE&topic=minimum_wage")
     assert [i["id"] for i in body["items"]] == ["countries/DE/sections/minimum_wage"]
+
+
+async def test_a_placeholder_left_in_blocks_the_draft(client: Client, mediators: Any) -> None:
+    editor = await mediators("editor")
+    for text in ("Работете с договор. TODO: добави срок", "Минималната заплата в {country} е ...", "Текст [...]"):
+        status, body = await put(editor, ANSWER, {"texts": {"bg": text}})
+        assert status == 422 and "placeholder" in body["error"], (text, body)
