@@ -25,7 +25,7 @@ from bot.live import Follower
 from bot.storage.console_repo import SessionRec
 from bot.storage.content_repo import ContentRefused, ContentRepo, DraftRec, PublishedItem
 from bot.wiring import Services
-from content.items import Item, json_safe, texts_of, with_texts
+from content.items import MAIN_TEXT, Item, json_safe, texts_of, with_texts
 from content.loader import LANG_KEY, SOURCE_DATE
 
 MAX_TEXT = 4000
@@ -233,7 +233,7 @@ def edited(item: Item, body: dict[str, Any]) -> Any:
     for key in EDITABLE_SCALARS:
         if key not in body:
             continue
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or MAIN_TEXT.get(item.kind, "") is None:  # a bare text has no fields
             raise ApiError(400, f"a {item.kind} item has no '{key}'")
         value = body[key]
         if value is None or (isinstance(value, str) and not value.strip()):
