@@ -219,13 +219,16 @@ def register(sub: Any) -> None:
     ch.add_argument("--session", default="terminal", help="conversation id (default: terminal)")
     ch.set_defaults(handler=cmd_chat)
 
-    ct = sub.add_parser("content", help="check the content (answers, facts, phone numbers)")
+    ct = sub.add_parser("content", help="check, import, export the content; list stale facts")
     csub = ct.add_subparsers(dest="content_command", metavar="ACTION")
     ck = csub.add_parser("check", help="fail on missing languages/fields/answers, bad phones or links")
     ck.add_argument("--dir", help="content folder (default: content.dir)")
     ck.add_argument("--max-age", type=int, help="warn on facts checked more than this many days ago")
     ck.add_argument("--facts", default="../shared/facts/FACTS.md", help="fact sheet every phone must be in")
     ck.set_defaults(handler=cmd_content_check)
+    from bot.studio_cli import register as register_studio
+
+    register_studio(csub)  # import, export, stale (bot/studio_cli.py)
 
     chn = sub.add_parser("channels", help="the messaging platforms (Telegram, Viber, Messenger)")
     chsub = chn.add_subparsers(dest="channels_command", metavar="ACTION")

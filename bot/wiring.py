@@ -8,14 +8,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import studio
 from bot.coordination import Coordination, open_coordination
 from bot.dispatcher import Dispatcher
-from bot.live import Current, Follower
+from bot.live import CONTENT, Current, Follower
 from bot.services import build_nlu
 from bot.settings import Settings, SettingsError
+from bot.storage.content_repo import ContentRepo
 from bot.storage.crypto import load_or_create_local_secrets
 from bot.storage.published import PublishedRepo
-from bot.storage.store import Store
+from bot.storage.store import StorageFailure, Store
 from content import Content, load_content
 from nlu.pipeline import Nlu
 
@@ -59,6 +61,18 @@ def _lean_sklearn() -> None:
     sklearn.set_config(assume_finite=True, skip_parameter_validation=True)
 
 
+async def seed_content(repo: ContentRepo, directory: Path) -> None:
+    """At the first start on an empty database, import the content folder as version 0 (what every process
+    loaded from YAML anyway). Several processes starting at once: one import wins, the others see it."""
+    if not await repo.is_empty():
+        return
+    try:
+        await studio.import_folder(repo, directory, "import", first=True)
+    except StorageFailure:
+        if await repo.is_empty():
+            raise
+
+
 @contextlib.asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     content = load_content(settings.content.dir)
@@ -83,6 +97,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 )
                 # Loaders of published things are registered here (follower.follow(name, current, load)),
                 # then the versions published so far are loaded before the first message is answered.
+                await seed_content(ContentRepo(store), settings.content.dir)
+                follower.follow(CONTENT, live_content, studio.loader(ContentRepo(store)))
                 await follower.refresh()
                 follower.start()
                 try:

@@ -3,7 +3,8 @@
 Errors (publishing must stop): a missing language, text key, topic, country section or contact; a
 fact without source or checked date; a malformed phone number or link; a phone number in free text
 (numbers live only in fields named `phone`); an intent of the NLU contract without an answer;
-placeholders that differ between languages or that the engine does not fill; with a fact sheet,
+placeholders that differ between languages or that the engine does not fill, or a drafting mark left in
+(TODO, TBD, XXX, [...]); with a fact sheet,
 a phone number the fact sheet does not hold. Warnings: facts checked too long ago, old sources,
 and smaller style issues.
 
@@ -127,6 +128,9 @@ PHONE_LIKE_KEYS = frozenset({"phones", "tel", "telephone", "mobile", "fax", "num
 
 PHONE_FORMAT = re.compile(r"^\+?[\d \-()]+$")
 PHONE_DIGITS = (3, 20)
+# Drafting marks that must never reach a person: TODO, TBD, FIXME, XXX, "lorem ipsum", [...].
+LEFT_IN = re.compile(r"\b(?:TODO|TBD|FIXME|XXX)\b|lorem ipsum|\[\s*(?:\.\.\.|…)\s*\]", re.IGNORECASE)
+
 # In free text: '+' or '0' followed by 6+ digits (short separators allowed), or 112 / 116xxx.
 PHONE_IN_TEXT = re.compile(r"(?<![\w.,/:+])(?:\+|0)(?:[ \-()/.]{0,2}\d){6,}")
 SHORT_IN_TEXT = re.compile(r"(?<![\w+])(?:112|116[ \-]?\d{3})(?!\d)")
@@ -258,9 +262,22 @@ def check_content(
 ) -> CheckReport:
     """Check a content folder. Errors block publishing; warnings list what is getting old."""
     raw, problems = read_tree(directory)
-    build_content(raw, problems)  # shape and type problems, as load_content would raise them
+    return check_raw(raw, problems, stale_after_days=stale_after_days, today=today, facts_md=facts_md)
+
+
+def check_raw(
+    raw: Mapping[str, Any],
+    problems: Sequence[str] = (),
+    *,
+    stale_after_days: int = 180,
+    today: date | None = None,
+    facts_md: Path | None = None,
+) -> CheckReport:
+    """Check parsed content (the files of a folder, or the items of the database put back together)."""
+    found = list(problems)
+    build_content(dict(raw), found)  # shape and type problems, as load_content would raise them
     checker = _Checker(raw, today or date.today(), stale_after_days)
-    checker.errors.extend(problems)
+    checker.errors.extend(found)
     checker.run()
     if facts_md is not None:
         checker.check_against_facts(facts_md)
@@ -382,9 +399,15 @@ class _Checker:
             shown = ", ".join(f"{lang} {{{','.join(sorted(p))}}}" for lang, p in found.items())
             self.err(file, key, f"placeholders differ between languages: {shown}")
         used = frozenset().union(*found.values()) if found else frozenset()
+        for lang, text in value.items():
+            mark = LEFT_IN.search(text) if isinstance(text, str) else None
+            if mark is not None:
+                self.err(file, key, f"{lang}: a placeholder was left in ({mark.group(0)!r})")
         if placeholders is None:
             if used and file != "texts.yml":
-                self.warn(file, key, f"placeholders {sorted(used)} are only filled in texts.yml")
+                self.err(
+                    file, key, f"placeholder {sorted(used)} left in: the engine fills placeholders only in texts.yml"
+                )
             return
         for name in sorted(used - placeholders):
             self.err(file, key, f"placeholder {{{name}}} is not filled by the engine")

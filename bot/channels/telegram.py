@@ -224,19 +224,8 @@ class TelegramChannel:
         """
         if not _CHAT_ID.match(user_id):
             raise TelegramSendError("telegram: not a Telegram chat id (value not shown)", permanent=True)
-        markup = keyboard(reply.buttons)
-        parts = split_text(reply.text, TEXT_LIMIT)
-        if not parts:
-            if markup is None:
-                return []  # nothing to show: not an error, nothing lost
-            parts = [BUTTONS_ONLY_TEXT]  # Telegram cannot show buttons without text
         ids: list[str] = []
-        for i, part in enumerate(parts):
-            body: dict[str, Any] = {"chat_id": int(user_id), "text": part}
-            if reply.sensitive:
-                body["disable_notification"] = True
-            if markup is not None and i == len(parts) - 1:
-                body["reply_markup"] = markup.to_dict()
+        for body in message_bodies(int(user_id), reply):  # nothing to show: no body, not an error
             try:
                 result = await self._call_with_retry("sendMessage", body, self._timeout)
             except TelegramSendError as exc:
@@ -327,6 +316,25 @@ class TelegramChannel:
 
 
 # ---- helpers (pure) --------------------------------------------------------------------------------
+
+
+def message_bodies(chat_id: int, reply: Reply) -> list[dict[str, Any]]:
+    """The sendMessage bodies for one reply: split at the text limit, the buttons under the last part."""
+    markup = keyboard(reply.buttons)
+    parts = split_text(reply.text, TEXT_LIMIT)
+    if not parts:
+        if markup is None:
+            return []
+        parts = [BUTTONS_ONLY_TEXT]  # Telegram cannot show buttons without text
+    bodies: list[dict[str, Any]] = []
+    for i, part in enumerate(parts):
+        body: dict[str, Any] = {"chat_id": chat_id, "text": part}
+        if reply.sensitive:
+            body["disable_notification"] = True
+        if markup is not None and i == len(parts) - 1:
+            body["reply_markup"] = markup.to_dict()
+        bodies.append(body)
+    return bodies
 
 
 def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:

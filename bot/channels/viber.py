@@ -310,6 +310,10 @@ class ViberChannel:
             ],
         }
 
+    def messages(self, reply: Reply) -> list[dict[str, Any]]:
+        """The send_message bodies for one reply (what `send` posts; the console's preview shows them)."""
+        return self._messages(reply)
+
     def _messages(self, reply: Reply) -> list[dict[str, Any]]:
         """The send_message bodies (without receiver) for one reply: the keyboard rides on the last."""
         keyboard = self._keyboard(reply.buttons) if reply.buttons else None

@@ -7,6 +7,7 @@ await store.close()
 """
 
 import bot.storage.console_models
+import bot.storage.content_models
 import bot.storage.published
 import bot.storage.report_models  # noqa: F401
 from bot.storage.crypto import IdCipher, SecretsError, load_or_create_local_secrets, person_key

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.channels import Channels
 from bot.console.api import add_console_api
 from bot.console.pages import add_console_pages
+from bot.console.studio_api import add_studio_api
 from bot.dispatcher import Dispatcher
 from bot.inputs import InputError, load_json, read_body, refused
 from bot.logsafe import install_log_filters
@@ -136,6 +137,7 @@ def build_app(
     setup_webhooks(app, settings, SERVICES, channels=channels)  # after the services: they close after it
     add_console_api(app, SERVICES)  # after the webhooks: the relay sends through their channels
     add_reports_api(app)  # /api/console/reports and its charts (bot/reports/api.py)
+    add_studio_api(app, SERVICES)  # /api/console/content: the staff studio (bot/console/studio_api.py)
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)  # Prometheus (bot/metrics.py)

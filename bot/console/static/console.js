@@ -382,7 +382,7 @@
   S.me = null;
   S.leaving = false;
 
-  var NEXT_RE = /^\/console(?:\/cases\/[1-9][0-9]{0,17}|\/reports)?$/;
+  var NEXT_RE = /^\/console(?:\/cases\/[1-9][0-9]{0,17}|\/reports|\/content(?:\/stale|\/items(?:\/[A-Za-z0-9_%-]+)+)?)?$/;
   S.safeNext = function (v) { return typeof v === "string" && NEXT_RE.test(v) ? v : "/console"; };
   S.toLogin = function (why) {
     if (S.leaving) { return; }
@@ -493,6 +493,9 @@
     var whoEl = S.$("who"), out = S.$("logout"), langBtn = S.$("lang"), soundBtn = S.$("sound");
     if (whoEl && S.me) { whoEl.textContent = S.me.username; whoEl.title = S.t("you", { name: S.me.username }); }
     if (out) { out.addEventListener("click", S.logout); }
+    if (S.me && (S.me.role === "editor" || S.me.role === "admin") && out && !document.querySelector(".navlink")) {
+      out.parentNode.insertBefore(S.el("a", { "class": "tbtn navlink", text: S.lang === "en" ? "Content" : "Съдържание", attrs: { href: "/console/content" } }), out);
+    }
     if (langBtn) {
       langBtn.textContent = S.t("otherLang");
       langBtn.setAttribute("lang", S.t("otherLangCode"));
