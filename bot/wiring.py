@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.coordination import Coordination, open_coordination
 from bot.dispatcher import Dispatcher
 from bot.live import Current, Follower
+from bot.review.service import attach_review
 from bot.services import build_nlu
 from bot.settings import Settings, SettingsError
 from bot.storage.crypto import load_or_create_local_secrets
@@ -83,6 +84,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 )
                 # Loaders of published things are registered here (follower.follow(name, current, load)),
                 # then the versions published so far are loaded before the first message is answered.
+                attach_review(services)  # the review queue's capture; published NLU models
                 await follower.refresh()
                 follower.start()
                 try:

@@ -7,7 +7,8 @@ await store.close()
 """
 
 import bot.storage.console_models
-import bot.storage.published  # noqa: F401  (registers published_versions on models.Base)
+import bot.storage.published  # registers published_versions on models.Base
+import bot.storage.review_repo  # noqa: F401  (registers review_items, nlu_examples, nlu_models)
 from bot.storage.crypto import IdCipher, SecretsError, load_or_create_local_secrets, person_key
 from bot.storage.migrations import upgrade
 from bot.storage.store import (

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.channels import Channels
 from bot.console.api import add_console_api
 from bot.console.pages import add_console_pages
+from bot.console.review_api import add_review_api
 from bot.dispatcher import Dispatcher
 from bot.inputs import InputError, load_json, read_body, refused
 from bot.logsafe import install_log_filters
@@ -133,6 +134,7 @@ def build_app(
     app.cleanup_ctx.append(lifetime)
     setup_webhooks(app, settings, SERVICES, channels=channels)  # after the services: they close after it
     add_console_api(app, SERVICES)  # after the webhooks: the relay sends through their channels
+    add_review_api(app, SERVICES)  # /console/review: what the bot did not understand, NLU models
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/api/chat", chat_api)
