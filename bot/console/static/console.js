@@ -380,7 +380,7 @@
   S.me = null;
   S.leaving = false;
 
-  var NEXT_RE = /^\/console(?:\/cases\/[1-9][0-9]{0,17})?$/;
+  var NEXT_RE = /^\/console(?:\/cases\/[1-9][0-9]{0,17}|\/review)?$/;
   S.safeNext = function (v) { return typeof v === "string" && NEXT_RE.test(v) ? v : "/console"; };
   S.toLogin = function (why) {
     if (S.leaving) { return; }
