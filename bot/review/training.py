@@ -104,12 +104,6 @@ class Trainer:
         self._tasks[job] = asyncio.create_task(self._run(job, examples, live_version), name=f"nlu-train-{job}")
         return job
 
-    async def wait(self, job: int) -> None:
-        """Until this process's job `job` is done (tests, shutdown)."""
-        task = self._tasks.get(job)
-        if task is not None:
-            await asyncio.shield(task)
-
     async def _run(self, job: int, examples: list[ExampleRec], live_version: int) -> None:
         work = Path(tempfile.mkdtemp(prefix="sigurno-train-"))
         try:

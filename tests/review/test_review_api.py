@@ -15,7 +15,8 @@ from bot.review.export import ExportRefused, Labelled, write_examples
 from bot.storage.review_repo import ReviewRepo
 from nlu.trainingdata import load_examples, load_risk_examples
 from tests.conftest import ROOT
-from tests.handoff.conftest import Client, chat, handoff_of, sid
+from tests.handoff.conftest import Client, Rig, chat, handoff_of, sid
+from tests.handoff.test_timers import T0
 
 NOT_UNDERSTOOD = "kolko struva biletut za maca na levski, pishi mi na ivan.petrov@abv.bg ili 0888 123 456, kod 44123"
 
@@ -100,14 +101,18 @@ async def test_mediators_get_403_and_posts_need_the_csrf_token(client: Client, m
     assert status == 200 and "emergency" in body["intents"] and body["live_version"] == 0
 
 
-async def test_items_older_than_the_retention_period_are_pruned(client: Client) -> None:
-    assert client.app is not None
-    repo: ReviewRepo = client.app[REVIEW]
+async def test_items_older_than_the_retention_period_are_pruned_by_the_hourly_timer(rig: Rig) -> None:
+    days = rig.settings.privacy.retention_days
+    rig.clock.now = T0
+    repo = ReviewRepo(rig.store)
     await repo.add_item("old message", {"intent": "out_of_scope"})
-    retention = 90
-    assert await repo.prune(retention, now=repo.now() + timedelta(days=retention - 1)) == 0
-    assert await repo.prune(retention, now=repo.now() + timedelta(days=retention + 1)) == 1
-    assert await repo.items("open") == []
+    rig.clock.now = T0 + timedelta(days=days - 1)
+    await repo.add_item("newer message", {"intent": "out_of_scope"})
+    assert (await rig.handoff.timers.tick()).pruned == 0
+    rig.handoff.timers._pruned_at = None  # as if an hour had passed
+    rig.clock.now = T0 + timedelta(days=days + 1)
+    assert (await rig.handoff.timers.tick()).pruned == 1
+    assert [i.text for i in await repo.items("open")] == ["newer message"]
 
 
 async def test_a_candidate_that_catches_fewer_urgent_messages_is_refused(client: Client, mediators: Any) -> None:
