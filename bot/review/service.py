@@ -5,6 +5,7 @@ A published model is loaded from its row in nlu_models (the bytes the trainer st
 thread, and swapped in whole by the Follower; the model it replaces is closed. A published model trained
 on other nlu/data than this release's is not loaded (the release's own model file stays in use and the
 Follower logs it): export the labelled examples into nlu/data and train again.
+A model is a joblib (pickle) file: the database is trusted as much as the model file on disk.
 """
 
 from __future__ import annotations
