@@ -153,6 +153,18 @@ def cmd_nlu_eval(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(run())
 
 
+def cmd_nlu_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.review.export import FILE_NAME, ExportRefused, export_from_database
+
+    target = Path(args.dir) if args.dir else settings.nlu.data_dir
+    try:
+        intents, risks = asyncio.run(export_from_database(settings, target))
+    except ExportRefused as e:
+        raise CliError(str(e), EXIT_USAGE) from e
+    print(f"{intents} labelled examples -> {target / FILE_NAME} ({risks} with a risk level -> risk_data/{FILE_NAME})")
+    return 0
+
+
 # ---- wiring --------------------------------------------------------------------------------------
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -184,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
     ev.add_argument("--errors", action="store_true", help="also print each misread message")
     ev.set_defaults(handler=cmd_nlu_eval)
+    ex = nsub.add_parser(
+        "export", help="write the examples labelled in the console's review page as Rasa NLU YAML (then retrain)"
+    )
+    ex.add_argument(
+        "dir", nargs="?", help="training data folder (default: nlu.data_dir); risk levels go to its risk_data"
+    )
+    ex.set_defaults(handler=cmd_nlu_export)
 
     from bot import commands
     from bot.accounts.cli import register as register_users

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 # Told of "opened" / "raised" (a case), "message" (the person wrote on an open case) and "erased" (the
 # person's data, with their case if any): the console's live updates, notifications and audit listen.
 CaseListener = Callable[[str, CaseRec | None], Awaitable[None]]
+# Told of each text turn's NLU result with the dialogue state before and after it (the review queue).
+NluListener = Callable[[NluResult, dict[str, object], dict[str, object]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Dispatcher:
         self._engine = Engine(self.live_content.get())
         self.coordination = coordination or MemoryCoordination(settings.limits)
         self.case_listeners: list[CaseListener] = []
+        self.nlu_listeners: list[NluListener] = []
 
     @property
     def nlu(self) -> Nlu:
@@ -195,6 +198,9 @@ class Dispatcher:
             retention_days=self.settings.privacy.retention_days,
         )
         result = engine.step(state, nlu, event, run_ctx)
+        if nlu is not None:
+            for listener in self.nlu_listeners:
+                await listener(nlu, state, result.state)
         case_id = in_case_id
         opened_priority: str | None = None  # a case this turn opened, for the reports
         if result.effects:

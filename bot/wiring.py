@@ -12,6 +12,7 @@ from bot import studio
 from bot.coordination import Coordination, open_coordination
 from bot.dispatcher import Dispatcher
 from bot.live import CONTENT, Current, Follower
+from bot.review.service import attach_review
 from bot.services import build_nlu
 from bot.settings import Settings, SettingsError
 from bot.storage.content_repo import ContentRepo
@@ -99,6 +100,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 # then the versions published so far are loaded before the first message is answered.
                 await seed_content(ContentRepo(store), settings.content.dir)
                 follower.follow(CONTENT, live_content, studio.loader(ContentRepo(store)))
+                attach_review(services)  # the review queue's capture; published NLU models
                 await follower.refresh()
                 follower.start()
                 try:

@@ -6,7 +6,7 @@
 - an assigned case with no mediator message for mediators.idle_release_minutes goes back to the bot
   (released, reason "idle"; the person gets handoff_ended);
 - expired console sessions are deleted; once an hour, message text and notes past privacy.retention_days
-  (after their case closed) are removed.
+  (after their case closed) are removed, and review items (what the bot did not understand) older than that.
 
 With several bot processes (Redis configured) one process runs each tick: the tick's time slot is claimed
 with coordination.first_seen (SET NX in Redis). Every step is also safe to repeat: a re-alert looks at the
@@ -28,6 +28,7 @@ from bot.handoff.notify import Notifier
 from bot.handoff.relay import Relay
 from bot.settings import MediatorSettings
 from bot.storage.console_repo import ConsoleRepo
+from bot.storage.review_repo import ReviewRepo
 from bot.storage.store import Store, UnknownCase
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ PRUNE_EVERY = timedelta(hours=1)
 class TickReport:
     realerted: list[int] = field(default_factory=list)
     released: list[int] = field(default_factory=list)
-    pruned: int = 0  # message texts blanked and notes deleted past retention
+    pruned: int = 0  # message texts blanked, notes and review items deleted past retention
 
 
 class Timers:
@@ -105,6 +106,7 @@ class Timers:
             self._pruned_at = now
             report.pruned = await self.store.prune_messages(self.retention_days, now=now)
             report.pruned += await self.repo.prune_notes(self.retention_days, now=now)
+            report.pruned += await ReviewRepo(self.store).prune(self.retention_days, now=now)
         return report
 
     async def run(self) -> None:

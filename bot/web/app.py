@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.channels import Channels
 from bot.console.api import add_console_api
 from bot.console.pages import add_console_pages
+from bot.console.review_api import add_review_api
 from bot.console.studio_api import add_studio_api
 from bot.dispatcher import Dispatcher
 from bot.inputs import InputError, load_json, read_body, refused
@@ -138,6 +139,7 @@ def build_app(
     add_console_api(app, SERVICES)  # after the webhooks: the relay sends through their channels
     add_reports_api(app)  # /api/console/reports and its charts (bot/reports/api.py)
     add_studio_api(app, SERVICES)  # /api/console/content: the staff studio (bot/console/studio_api.py)
+    add_review_api(app, SERVICES)  # /console/review: what the bot did not understand, NLU models
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)  # Prometheus (bot/metrics.py)

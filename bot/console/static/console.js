@@ -382,7 +382,7 @@
   S.me = null;
   S.leaving = false;
 
-  var NEXT_RE = /^\/console(?:\/cases\/[1-9][0-9]{0,17}|\/reports|\/content(?:\/stale|\/items(?:\/[A-Za-z0-9_%-]+)+)?)?$/;
+  var NEXT_RE = /^\/console(?:\/cases\/[1-9][0-9]{0,17}|\/reports|\/review|\/content(?:\/stale|\/items(?:\/[A-Za-z0-9_%-]+)+)?)?$/;
   S.safeNext = function (v) { return typeof v === "string" && NEXT_RE.test(v) ? v : "/console"; };
   S.toLogin = function (why) {
     if (S.leaving) { return; }

@@ -215,6 +215,10 @@
     }
 
     S.requireMe().then(function (me) {
+      if (me.role === "editor" || me.role === "admin") {  // the review page (bot/console/review_api.py)
+        S.$("nav-review").textContent = S.lang === "en" ? "Not understood" : "Неразбрани";
+        S.$("nav-review").hidden = false;
+      }
       S.header();
       var who = S.$("who");
       who.textContent = me.username;
