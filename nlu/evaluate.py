@@ -154,7 +154,12 @@ async def evaluate(nlu: Nlu, rows: list[Row]) -> Report:
             k = kinds.setdefault(r.kind, Counter())
             k["n"] += 1
             k["urgent"] += is_urgent
-            k["caught"] += is_urgent or (r.risk != "none" and (res.ask_safety or res.risk != "none"))
+            # caught as the overall figures count it: an urgent message judged urgent or asked about;
+            # an elevated one judged elevated or above, or asked; a harmless one is never "caught"
+            if r.risk == "urgent":
+                k["caught"] += is_urgent or res.ask_safety
+            elif r.risk == "elevated":
+                k["caught"] += res.risk != "none" or res.ask_safety
             k["asked"] += res.ask_safety
         if res.intent != r.intent or res.country != r.country or res.risk != r.risk:
             rep.errors.append(

@@ -15,10 +15,12 @@ from tests.conftest import ROOT
 KEYS = {"text", "intent", "confidence", "country", "risk", "signals", "language", "ask_safety"}
 
 
-def run(args: list[str], model: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def run(
+    args: list[str], model: Path, stdin: bytes | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ, SIGURNO_NLU_MODEL=str(model))
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, cwd=ROOT, env=env, timeout=120
+        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, cwd=ROOT, env=env, timeout=timeout
     )
 
 
@@ -116,7 +118,8 @@ def test_eval_rejects_a_broken_file(nlu_model_path: Path, tmp_path: Path) -> Non
 
 def test_missing_model_is_trained_on_first_use(tmp_path: Path) -> None:
     model = tmp_path / "fresh.joblib"
-    p = run(["parse", "hello"], model)
+    # a whole training run: about a minute on an idle 2-core machine, several under load
+    p = run(["parse", "hello"], model, timeout=900)
     assert p.returncode == 0, p.stderr
     assert model.exists()
     assert json.loads(p.stdout)["intent"] == "greet"
