@@ -17,11 +17,11 @@ from content.check import (
     known_phones,
     main,
     phone_digits,
-    phone_problem,
     phone_variants,
     phones_in_text,
     valid_url,
 )
+from content.schema import phone_problem
 from nlu.types import INTENTS
 from tests.content.conftest import FACTS_MD, Edit
 
