@@ -183,6 +183,11 @@ def test_unverified_section_needs_no_source(data_copy: Path, edit: Edit) -> None
     assert run(data_copy).errors == []
 
 
+def test_an_unknown_key_is_an_error_naming_it(data_copy: Path, edit: Edit) -> None:
+    edit("answers.yml", lambda d: d["hotline"].update(sources="https://www.a21.org/"))
+    assert run(data_copy).errors == ["answers.yml: hotline.sources: unknown key"]
+
+
 # --- intents without an answer ---------------------------------------------------------------------------
 
 
