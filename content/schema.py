@@ -143,10 +143,6 @@ def _currency(value: str) -> str:
     return value
 
 
-def _number_as_text(value: object) -> object:
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-
 Text = Annotated[dict[str, str], BeforeValidator(_text)]
 Plain = Annotated[str, StringConstraints(strip_whitespace=True)]
 Checked = Annotated[date, BeforeValidator(_date)]
@@ -184,14 +180,6 @@ class Amount(Model):
     note: Text | None = None
 
 
-def _list_or_text(value: object) -> str:
-    return "list" if isinstance(value, list) else "text"
-
-
-def _mapping_or_text(value: object) -> str:
-    return "mapping" if isinstance(value, Mapping) else "text"
-
-
 class Section(Fact):
     """A section of a country card; `status: unverified` ones say whom to ask and have no source."""
 
@@ -200,8 +188,9 @@ class Section(Fact):
     # a list of sums (shown per language by Babel), or a plain text shown as it is
     amount: (
         Annotated[
-            Annotated[list[Amount], Tag("list")] | Annotated[str, BeforeValidator(_number_as_text), Tag("text")],
-            Discriminator(_list_or_text),
+            Annotated[list[Amount], Tag("list")]
+            | Annotated[str, BeforeValidator(lambda v: str(v) if type(v) in (int, float) else v), Tag("text")],
+            Discriminator(lambda v: "list" if isinstance(v, list) else "text"),
         ]
         | None
     ) = None
@@ -223,7 +212,10 @@ class Contact(Fact):
     note: Text | None = None
     url: Plain | None = None
     address: (
-        Annotated[Annotated[Text, Tag("mapping")] | Annotated[Plain, Tag("text")], Discriminator(_mapping_or_text)]
+        Annotated[
+            Annotated[Text, Tag("mapping")] | Annotated[Plain, Tag("text")],
+            Discriminator(lambda v: "mapping" if isinstance(v, Mapping) else "text"),
+        ]
         | None
     ) = None
     urgent: Annotated[bool, Strict()] = False
