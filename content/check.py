@@ -24,8 +24,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from content.loader import COUNTRIES_DIR, SOURCE_DATE, as_date, build_content, default_content_dir, read_tree
+from pydantic import BaseModel
+
+from content import schema
+from content.loader import default_content_dir, read_tree
 from content.model import FULL_COUNTRIES, PLACEHOLDER
+from content.schema import COUNTRIES_DIR, Documents
 from nlu.types import INTENTS
 
 # --- the schema, as the checker sees it ----------------------------------------------------------
@@ -110,24 +114,11 @@ CONTACT_KINDS = frozenset(
     }
 )  # fmt: skip
 
-FACT_KEYS = frozenset({"text", "status", "source", "checked", "source_date", "amount", "year"})
-CONTACT_KEYS = frozenset(
-    {"kind", "name", "phone", "note", "url", "address", "source", "checked", "source_date", "urgent"}
-)
-ANSWER_KEYS = frozenset({"text", "source", "checked", "source_date"})
-TOPIC_KEYS = frozenset({"title", "answer", "checklist", "story"})
-QUESTION_KEYS = frozenset({"id", "text", "red_if", "weight", "meaning", "source", "checked", "source_date"})
-COUNTRY_KEYS = frozenset({"code", "name", "sections", "contacts", "services"})
-JOBCHECK_KEYS = frozenset({"questions", "verdicts"})
-
 # Keys whose values are not free text (no phone/URL scan of their contents).
 NOT_FREE_TEXT = frozenset({"phone", "url", "source", "source_date", "checked", "code", "kind", "id", "status"})
-PHONE_LIKE_KEYS = frozenset({"phones", "tel", "telephone", "mobile", "fax", "number", "phone_number", "gsm"})
 
 # --- phone numbers and links ---------------------------------------------------------------------
 
-PHONE_FORMAT = re.compile(r"^\+?[\d \-()]+$")
-PHONE_DIGITS = (3, 20)
 # Drafting marks that must never reach a person: TODO, TBD, FIXME, XXX, "lorem ipsum", [...].
 LEFT_IN = re.compile(r"\b(?:TODO|TBD|FIXME|XXX)\b|lorem ipsum|\[\s*(?:\.\.\.|…)\s*\]", re.IGNORECASE)
 
@@ -157,16 +148,6 @@ def valid_url(url: str) -> bool:
         return False
     host = parts.hostname or ""
     return bool(HOST.match(host))
-
-
-def phone_problem(value: str) -> str | None:
-    """Why `value` is not a well-formed phone number, or None when it is."""
-    if not PHONE_FORMAT.match(value) or "+" in value[1:]:
-        return f"{value!r} is not a phone number (digits, spaces, a leading +, hyphens, parentheses)"
-    n = sum(ch.isdigit() for ch in value)
-    if not PHONE_DIGITS[0] <= n <= PHONE_DIGITS[1]:
-        return f"{value!r} has {n} digits (a phone number has {PHONE_DIGITS[0]}-{PHONE_DIGITS[1]})"
-    return None
 
 
 def phones_in_text(text: str) -> list[str]:
@@ -210,20 +191,15 @@ def known_phones(text: str) -> set[str]:
 # --- dates ---------------------------------------------------------------------------------------
 
 
-def _source_date_end(value: object) -> date | None:
-    """The last day a source_date (YYYY, YYYY-MM or YYYY-MM-DD) can stand for."""
-    d = as_date(value)
-    if d is not None:
-        return d
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not SOURCE_DATE.match(value.strip()):
-        return None
-    parts = [int(p) for p in value.strip().split("-")]
+def _source_date_end(value: str | None) -> date | None:
+    """The last day a source_date (YYYY, YYYY-MM or YYYY-MM-DD, as the schema keeps it) can stand for."""
+    parts = [int(p) for p in value.split("-")] if value else []
     try:
         if len(parts) == 1:
             return date(parts[0], 12, 31)
-        return date(parts[0], parts[1], calendar.monthrange(parts[0], parts[1])[1])
+        if len(parts) == 2:
+            return date(parts[0], parts[1], calendar.monthrange(parts[0], parts[1])[1])
+        return date(parts[0], parts[1], parts[2]) if parts else None
     except ValueError:
         return None
 
@@ -275,8 +251,8 @@ def check_raw(
 ) -> CheckReport:
     """Check parsed content (the files of a folder, or the items of the database put back together)."""
     found = list(problems)
-    build_content(dict(raw), found)  # shape and type problems, as load_content would raise them
-    checker = _Checker(raw, today or date.today(), stale_after_days)
+    docs = schema.validate_tree(raw, found)  # shape and type problems, as load_content would raise them
+    checker = _Checker(docs, today or date.today(), stale_after_days)
     checker.errors.extend(found)
     checker.run()
     if facts_md is not None:
@@ -295,17 +271,9 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}{key}" if key.startswith("[") else f"{prefix}.{key}"
 
 
-def _mapping(value: object) -> Mapping[Any, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _list(value: object) -> Sequence[Any]:
-    return value if isinstance(value, list) else []
-
-
 class _Checker:
-    def __init__(self, raw: Mapping[str, Any], today: date, stale_after_days: int) -> None:
-        self.raw = raw
+    def __init__(self, docs: Documents, today: date, stale_after_days: int) -> None:
+        self.docs = docs
         self.today = today
         self.stale_after_days = stale_after_days
         self.source_cutoff = _years_before(today, SOURCE_MAX_YEARS)
@@ -320,8 +288,11 @@ class _Checker:
         self.warnings.append(f"{file}: {key or '-'}: {what}")
 
     def run(self) -> None:
-        for file, tree in self.raw.items():
-            self.scan(file, tree, "", "")
+        d = self.docs
+        files: list[tuple[str, object]] = [("texts.yml", d.texts), ("answers.yml", d.answers), ("topics.yml", d.topics)]
+        files += [("hotlines_bg.yml", d.hotlines), ("jobcheck.yml", d.jobcheck), ("canned.yml", d.canned)]
+        for file, doc in [*files, *d.countries.items()]:
+            self.scan(file, doc, "", "")
         self.texts()
         self.answers()
         self.intents()
@@ -334,27 +305,23 @@ class _Checker:
     # --- everywhere: phone fields, links, numbers in free text ----------------------------------
 
     def scan(self, file: str, node: object, key: str, name: str) -> None:
-        if isinstance(node, Mapping):
+        if isinstance(node, BaseModel):
+            for field_name in type(node).model_fields:
+                self.scan(file, getattr(node, field_name), _join(key, field_name), field_name)
+        elif isinstance(node, Mapping):
             for k, v in node.items():
-                sub = _join(key, str(k))
-                if str(k).lower() in PHONE_LIKE_KEYS:
-                    self.err(file, sub, "phone numbers go only in a field named phone")
-                self.scan(file, v, sub, str(k))
+                self.scan(file, v, _join(key, str(k)), str(k))
         elif isinstance(node, list):
             for i, v in enumerate(node):
                 self.scan(file, v, _join(key, f"[{i}]"), name)
+        elif not isinstance(node, str):
+            return
         elif name == "phone":
-            if isinstance(node, str):
-                problem = phone_problem(node.strip())
-                if problem:
-                    self.err(file, key, problem)
-                self.phones.append((file, key, node.strip()))
-        elif name.lower() in PHONE_LIKE_KEYS:
-            pass  # reported above; the number belongs in a phone field
+            self.phones.append((file, key, node))  # its format is the schema's
         elif name in ("url", "source"):
-            if isinstance(node, str) and not valid_url(node.strip()):
+            if not valid_url(node):
                 self.err(file, key, f"{node!r} is not a link (must be http(s)://host/...)")
-        elif isinstance(node, str) and name not in NOT_FREE_TEXT:
+        elif name not in NOT_FREE_TEXT:
             for number in phones_in_text(node):
                 self.err(file, key, f"phone number {number!r} in free text (put it in a phone field)")
             for m in URL_IN_TEXT.finditer(node):
@@ -370,7 +337,7 @@ class _Checker:
         self,
         file: str,
         key: str,
-        value: object,
+        value: Mapping[str, str] | None,
         *,
         ru: bool = False,
         placeholders: frozenset[str] | None = None,
@@ -378,17 +345,13 @@ class _Checker:
         max_error: bool = False,
     ) -> None:
         """A localized text: required languages, the same placeholders in each, length."""
-        if not isinstance(value, Mapping):
-            return  # the loader reports the shape
+        if value is None:
+            return
         for lang in ("bg", "en", "ru") if ru else ("bg", "en"):
-            text = value.get(lang)
-            if not isinstance(text, str) or not text.strip():
+            if lang not in value:
                 self.err(file, key, f"missing {lang}")
-        found: dict[str, frozenset[str]] = {}
+        found = {lang: frozenset(PLACEHOLDER.findall(text)) for lang, text in value.items()}
         for lang, text in value.items():
-            if not isinstance(text, str) or not text.strip():
-                continue
-            found[str(lang)] = frozenset(PLACEHOLDER.findall(text))
             if len(text) > max_len:
                 what = f"{lang} is {len(text)} characters (at most {max_len})"
                 if max_error:
@@ -400,7 +363,7 @@ class _Checker:
             self.err(file, key, f"placeholders differ between languages: {shown}")
         used = frozenset().union(*found.values()) if found else frozenset()
         for lang, text in value.items():
-            mark = LEFT_IN.search(text) if isinstance(text, str) else None
+            mark = LEFT_IN.search(text)
             if mark is not None:
                 self.err(file, key, f"{lang}: a placeholder was left in ({mark.group(0)!r})")
         if placeholders is None:
@@ -415,62 +378,44 @@ class _Checker:
             for name in sorted(placeholders - names):
                 self.err(file, key, f"{lang} lacks the placeholder {{{name}}}")
 
-    def dated(self, file: str, key: str, entry: Mapping[Any, Any], *, required: bool) -> None:
-        """source + checked of a fact: present (when required), a link, and not too old."""
-        source = entry.get("source")
-        checked = entry.get("checked")
-        if required and (not isinstance(source, str) or not source.strip()):
+    def dated(self, file: str, key: str, fact: schema.Fact, *, required: bool) -> None:
+        """source + checked of a fact: present (when required), and not too old."""
+        if required and not fact.source:
             self.err(file, _join(key, "source"), "missing (every fact needs a source link)")
-        if required and checked is None:
+        if required and fact.checked is None:
             self.err(file, _join(key, "checked"), "missing (the date the fact was checked)")
-        d = as_date(checked)
-        if d is not None:
-            age = (self.today - d).days
+        if fact.checked is not None:
+            age = (self.today - fact.checked).days
             if age > self.stale_after_days:
-                self.warn(file, _join(key, "checked"), f"checked {d} is {age} days ago (over {self.stale_after_days})")
+                what = f"checked {fact.checked} is {age} days ago (over {self.stale_after_days})"
+                self.warn(file, _join(key, "checked"), what)
             elif age < 0:
-                self.warn(file, _join(key, "checked"), f"checked {d} is in the future")
-        if "source_date" in entry:
-            end = _source_date_end(entry.get("source_date"))
-            if end is not None and end < self.source_cutoff:
-                self.warn(
-                    file,
-                    _join(key, "source_date"),
-                    f"source dated {entry.get('source_date')} is over {SOURCE_MAX_YEARS} years old; re-check it",
-                )
+                self.warn(file, _join(key, "checked"), f"checked {fact.checked} is in the future")
+        end = _source_date_end(fact.source_date)
+        if end is not None and end < self.source_cutoff:
+            what = f"source dated {fact.source_date} is over {SOURCE_MAX_YEARS} years old; re-check it"
+            self.warn(file, _join(key, "source_date"), what)
 
-    def unknown_keys(self, file: str, key: str, entry: Mapping[Any, Any], allowed: frozenset[str]) -> None:
-        for k in entry:
-            if str(k) not in allowed and str(k).lower() not in PHONE_LIKE_KEYS:
-                self.warn(file, _join(key, str(k)), "unknown key (ignored)")
-
-    def contact(self, file: str, key: str, value: object, *, ru: bool) -> None:
-        if not isinstance(value, Mapping):
-            return
-        self.unknown_keys(file, key, value, CONTACT_KEYS)
-        self.loc(file, _join(key, "name"), value.get("name"), ru=ru)
-        if value.get("note") is not None:
-            self.loc(file, _join(key, "note"), value.get("note"), ru=ru)
-        if isinstance(value.get("address"), Mapping):
-            self.loc(file, _join(key, "address"), value.get("address"), ru=ru)
-        kind = value.get("kind")
-        if isinstance(kind, str) and kind not in CONTACT_KINDS:
-            self.warn(file, _join(key, "kind"), f"unknown kind {kind!r}")
-        if not any(value.get(k) for k in ("phone", "url", "address")):
+    def contact(self, file: str, key: str, c: schema.Contact, *, ru: bool) -> None:
+        self.loc(file, _join(key, "name"), c.name, ru=ru)
+        self.loc(file, _join(key, "note"), c.note, ru=ru)
+        if isinstance(c.address, dict):
+            self.loc(file, _join(key, "address"), c.address, ru=ru)
+        if c.kind not in CONTACT_KINDS:
+            self.warn(file, _join(key, "kind"), f"unknown kind {c.kind!r}")
+        if not (c.phone or c.url or c.address):
             self.warn(file, key, "has no phone, url or address")
-        self.dated(file, key, value, required=True)
+        self.dated(file, key, c, required=True)
 
     # --- files ----------------------------------------------------------------------------------
 
     def texts(self) -> None:
-        file = "texts.yml"
-        if file not in self.raw:
+        file, texts = "texts.yml", self.docs.texts
+        if texts is None:
             return
-        texts = _mapping(self.raw[file])
-        for key in sorted(SCHEMA_TEXTS - {str(k) for k in texts}):
+        for key in sorted(SCHEMA_TEXTS - set(texts)):
             self.err(file, key, "missing text (listed in the content schema)")
-        for k, value in texts.items():
-            key = str(k)
+        for key, value in texts.items():
             button = key.startswith(("menu_", "btn_")) and key != "menu_title"
             self.loc(
                 file,
@@ -482,123 +427,98 @@ class _Checker:
                 max_len=BUTTON_MAX if button else TEXT_MAX,
                 max_error=button,
             )
-            if key in DISCREET_TEXTS and isinstance(value, Mapping):
+            if key in DISCREET_TEXTS:
                 for lang, text in value.items():
-                    if isinstance(text, str) and REVEALING.search(text):
-                        self.warn(file, _join(key, str(lang)), "may reveal the topic on a shared phone")
+                    if REVEALING.search(text):
+                        self.warn(file, _join(key, lang), "may reveal the topic on a shared phone")
 
     def canned(self) -> None:
         """canned.yml (optional): the mediators' replies, each with a unique key, a title and a text in bg and en."""
-        file = "canned.yml"
-        if file not in self.raw:
-            return
-        entries = _mapping(self.raw[file]).get("replies")
-        if not isinstance(entries, list) or not entries:
-            self.err(file, "replies", "must be a non-empty list")
+        file, canned = "canned.yml", self.docs.canned
+        if canned is None:
             return
         seen: set[str] = set()
-        for i, entry in enumerate(entries):
+        for i, reply in enumerate(canned.replies):
             key = f"replies[{i}]"
-            name = _mapping(entry).get("key")
-            if not isinstance(name, str) or not name or name in seen:
+            if not reply.key or reply.key in seen:
                 self.err(file, key, "needs a unique 'key'")
-            else:
-                seen.add(name)
-            self.loc(file, _join(key, "title"), _mapping(entry).get("title"), max_len=BUTTON_MAX, max_error=True)
-            self.loc(file, _join(key, "text"), _mapping(entry).get("text"))
+            seen.add(reply.key)
+            self.loc(file, _join(key, "title"), reply.title, max_len=BUTTON_MAX, max_error=True)
+            self.loc(file, _join(key, "text"), reply.text)
 
     def answers(self) -> None:
         file = "answers.yml"
-        for k, value in _mapping(self.raw.get(file)).items():
-            key = str(k)
-            if not isinstance(value, Mapping):
-                continue
-            self.unknown_keys(file, key, value, ANSWER_KEYS)
-            self.loc(file, _join(key, "text"), value.get("text"), ru=key in RU_ANSWERS)
-            self.dated(file, key, value, required=key not in ANSWERS_WITHOUT_FACTS)
+        for key, answer in (self.docs.answers or {}).items():
+            self.loc(file, _join(key, "text"), answer.text, ru=key in RU_ANSWERS)
+            self.dated(file, key, answer, required=key not in ANSWERS_WITHOUT_FACTS)
 
     def intents(self) -> None:
-        answers = _mapping(self.raw.get("answers.yml"))
-        texts = _mapping(self.raw.get("texts.yml"))
+        answers, texts = self.docs.answers, self.docs.texts
         for intent in INTENTS:
             if intent in INFORMATIONAL_INTENTS:
-                if not isinstance(answers.get(intent), Mapping):
+                if answers is not None and intent not in answers:
                     self.err("answers.yml", intent, f"intent {intent} has no answer")
             elif intent in CONVERSATIONAL_INTENTS:
                 for key in CONVERSATIONAL_INTENTS[intent]:
-                    if not isinstance(texts.get(key), Mapping):
+                    if texts is not None and key not in texts:
                         self.err("texts.yml", key, f"intent {intent} has no answer (text {key} missing)")
             else:
                 self.err("nlu/types.py", intent, "intent has no answer path in content (answers.yml or texts.yml)")
 
     def topics(self) -> None:
-        file = "topics.yml"
-        if file not in self.raw:
+        file, topics = "topics.yml", self.docs.topics
+        if topics is None:
             return
-        topics = _mapping(self.raw[file])
         for key in TOPICS:
             if key not in topics:
                 self.err(file, key, "missing campaign topic")
-        for k, value in topics.items():
-            key = str(k)
-            if not isinstance(value, Mapping):
-                continue
-            self.unknown_keys(file, key, value, TOPIC_KEYS)
+        for key, topic in topics.items():
             for part in ("title", "answer", "story"):
-                self.loc(file, _join(key, part), value.get(part))
-            checklist = _list(value.get("checklist"))
-            for i, item in enumerate(checklist):
+                self.loc(file, _join(key, part), getattr(topic, part))
+            for i, item in enumerate(topic.checklist):
                 self.loc(file, _join(key, f"checklist[{i}]"), item)
             low, high = CHECKLIST_RANGE
-            if checklist and not low <= len(checklist) <= high:
-                self.warn(file, _join(key, "checklist"), f"{len(checklist)} items (the schema asks for {low}-{high})")
+            if not low <= len(topic.checklist) <= high:
+                self.warn(
+                    file, _join(key, "checklist"), f"{len(topic.checklist)} items (the schema asks for {low}-{high})"
+                )
 
     def jobcheck(self) -> None:
-        file = "jobcheck.yml"
-        if file not in self.raw:
+        file, data = "jobcheck.yml", self.docs.jobcheck
+        if data is None:
             return
-        data = _mapping(self.raw[file])
-        self.unknown_keys(file, "", data, JOBCHECK_KEYS)
-        questions = _list(data.get("questions"))
         low, high = JOBCHECK_RANGE
-        if not low <= len(questions) <= high:
-            self.err(file, "questions", f"{len(questions)} questions (the check has {low}-{high})")
+        if not low <= len(data.questions) <= high:
+            self.err(file, "questions", f"{len(data.questions)} questions (the check has {low}-{high})")
         ids: list[str] = []
-        for i, q in enumerate(questions):
-            if not isinstance(q, Mapping):
-                continue
-            qid = q.get("id")
-            key = f"questions[{qid if isinstance(qid, str) and qid else i}]"
-            if isinstance(qid, str) and qid:
-                if qid in ids:
-                    self.err(file, key, "duplicate question id")
-                ids.append(qid)
-            self.unknown_keys(file, key, q, QUESTION_KEYS)
-            self.loc(file, _join(key, "text"), q.get("text"))
-            self.loc(file, _join(key, "meaning"), q.get("meaning"))
+        for q in data.questions:
+            key = f"questions[{q.id}]"
+            if q.id in ids:
+                self.err(file, key, "duplicate question id")
+            ids.append(q.id)
+            self.loc(file, _join(key, "text"), q.text)
+            self.loc(file, _join(key, "meaning"), q.meaning)
             self.dated(file, key, q, required=True)
         for qid in JOBCHECK_IDS:
             if qid not in ids:
                 self.warn(file, f"questions[{qid}]", "schema question missing")
-        verdicts = _mapping(data.get("verdicts"))
         for verdict in VERDICTS:
-            if verdict not in verdicts:
+            if verdict not in data.verdicts:
                 self.err(file, f"verdicts.{verdict}", "missing")
-        for k, value in verdicts.items():
+        for k, value in data.verdicts.items():
             self.loc(file, f"verdicts.{k}", value)
 
     def hotlines(self) -> None:
-        file = "hotlines_bg.yml"
-        if file not in self.raw:
+        file, entries = "hotlines_bg.yml", self.docs.hotlines
+        if entries is None:
             return
-        entries = _list(self.raw[file])
         if not entries:
             self.err(file, "-", "no hotlines")
         urgent: set[str] = set()
-        for i, value in enumerate(entries):
-            self.contact(file, f"[{i}]", value, ru=False)
-            if isinstance(value, Mapping) and value.get("urgent") is True and isinstance(value.get("phone"), str):
-                urgent.add(phone_digits(value["phone"]))
+        for i, c in enumerate(entries):
+            self.contact(file, f"[{i}]", c, ru=False)
+            if c.urgent and c.phone:
+                urgent.add(phone_digits(c.phone))
         if entries and not urgent:
             self.err(file, "-", "no contact is marked urgent: true (the urgent safety message needs them)")
         for digits, shown in URGENT_NUMBERS.items():
@@ -606,52 +526,44 @@ class _Checker:
                 self.warn(file, "-", f"{shown} is not marked urgent: true")
 
     def countries(self) -> None:
-        present = {Path(n).stem: n for n in self.raw if n.startswith(f"{COUNTRIES_DIR}/")}
+        present = {Path(n).stem for n in self.docs.present if n.startswith(f"{COUNTRIES_DIR}/")}
         for code in (*FULL_COUNTRIES, "BG", "EU"):
             if code not in present:
                 self.err(f"{COUNTRIES_DIR}/{code}.yml", "-", "file not found (a country with content must have a card)")
-        for code, file in sorted(present.items()):
-            data = self.raw[file]
-            if not isinstance(data, Mapping):
-                continue
+        for file, card in sorted(self.docs.countries.items()):
+            code = card.code
             ru = code == "BG"
             required: tuple[str, ...]
-            self.unknown_keys(file, "", data, COUNTRY_KEYS)
-            self.loc(file, "name", data.get("name"), ru=ru)
+            self.loc(file, "name", card.name, ru=ru)
             if code == "BG":
-                required, contacts_key = BG_SECTIONS, "services"
+                required, contacts = BG_SECTIONS, ("services", card.services)
             elif code == "EU":
-                required, contacts_key = EU_SECTIONS, "contacts"
+                required, contacts = EU_SECTIONS, ("contacts", card.contacts)
             else:
-                required, contacts_key = FULL_SECTIONS, "contacts"
+                required, contacts = FULL_SECTIONS, ("contacts", card.contacts)
                 if code not in FULL_COUNTRIES:
                     self.warn(file, "code", f"{code} has a card but is not in FULL_COUNTRIES")
-            sections = _mapping(data.get("sections"))
             for name in required:
-                if name not in sections:
+                if name not in card.sections:
                     self.err(file, f"sections.{name}", "missing section")
-            for k, value in sections.items():
-                self.section(file, str(k), value, ru=ru, known=str(k) in required or str(k) in OPTIONAL_SECTIONS)
-            contacts = _list(data.get(contacts_key))
-            if not contacts:
-                self.err(file, contacts_key, "no contact")
-            for part in ("contacts", "services"):
-                for i, value in enumerate(_list(data.get(part))):
-                    self.contact(file, f"{part}[{i}]", value, ru=ru)
+            for name, section in card.sections.items():
+                self.section(file, name, section, ru=ru, known=name in required or name in OPTIONAL_SECTIONS)
+            if not contacts[1]:
+                self.err(file, contacts[0], "no contact")
+            for part, entries in (("contacts", card.contacts), ("services", card.services)):
+                for i, c in enumerate(entries):
+                    self.contact(file, f"{part}[{i}]", c, ru=ru)
 
-    def section(self, file: str, name: str, value: object, *, ru: bool, known: bool) -> None:
+    def section(self, file: str, name: str, s: schema.Section, *, ru: bool, known: bool) -> None:
         key = f"sections.{name}"
-        if not isinstance(value, Mapping):
-            return
         if not known:
             self.warn(file, key, "section not in the schema (not shown)")
-        self.unknown_keys(file, key, value, FACT_KEYS)
-        self.loc(file, _join(key, "text"), value.get("text"), ru=ru)
-        verified = value.get("status", "verified") == "verified"
-        self.dated(file, key, value, required=verified)
+        self.loc(file, _join(key, "text"), s.text, ru=ru)
+        verified = s.status == "verified"
+        self.dated(file, key, s, required=verified)
         if verified and name == "minimum_wage":
             for field_name in ("amount", "year"):
-                if value.get(field_name) in (None, ""):
+                if getattr(s, field_name) in (None, "", []):
                     self.err(file, _join(key, field_name), "missing (a verified minimum wage has amount and year)")
 
     # --- the fact sheet -------------------------------------------------------------------------

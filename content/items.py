@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from content.loader import COUNTRIES_DIR, Raw
+from content.loader import Raw
+from content.schema import COUNTRIES_DIR, validate_part
 
 # Mappings (and lists) under these keys are cut into one item per entry; everything else is one item.
 CONTAINERS = frozenset({"questions", "verdicts", "replies", "sections", "contacts", "services"})
@@ -190,3 +191,8 @@ def with_texts(item: Item, texts: Mapping[str, str]) -> Any:
         return merged
     data[field] = merged
     return data
+
+
+def problems_of(item: Item) -> list[str]:
+    """What the content schema finds wrong with an item's value (a draft), each "file: key: problem"."""
+    return validate_part(item.kind, item.file, item.path, item.data)

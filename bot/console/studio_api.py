@@ -25,8 +25,7 @@ from bot.live import Follower
 from bot.storage.console_repo import SessionRec
 from bot.storage.content_repo import ContentRefused, ContentRepo, DraftRec, PublishedItem
 from bot.wiring import Services
-from content.items import MAIN_TEXT, Item, json_safe, texts_of, with_texts
-from content.loader import LANG_KEY, SOURCE_DATE
+from content.items import MAIN_TEXT, Item, json_safe, problems_of, texts_of, with_texts
 
 MAX_TEXT = 4000
 ITEM_ID = r"[A-Za-z0-9_][A-Za-z0-9_./-]{0,199}"
@@ -213,9 +212,7 @@ def _localized(value: object, what: str) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ApiError(400, f"'{what}' must be an object of language -> text")
     out: dict[str, str] = {}
-    for lang, text in value.items():
-        if not isinstance(lang, str) or not LANG_KEY.match(lang):
-            raise ApiError(400, f"'{what}': {lang!r} is not a language code")
+    for lang, text in value.items():  # the language codes are the content schema's to judge
         if not isinstance(text, str) or len(text) > MAX_TEXT:
             raise ApiError(400, f"'{what}.{lang}' must be a text of at most {MAX_TEXT} characters")
         out[lang] = text
@@ -241,15 +238,7 @@ def edited(item: Item, body: dict[str, Any]) -> Any:
             continue
         if not isinstance(value, str) or len(value) > 500:
             raise ApiError(400, f"'{key}' must be a text of at most 500 characters")
-        value = value.strip()
-        if key == "checked":
-            try:
-                date.fromisoformat(value)
-            except ValueError:
-                raise ApiError(422, "'checked' must be a date (YYYY-MM-DD)") from None
-        if key == "source_date" and not SOURCE_DATE.match(value):
-            raise ApiError(422, "'source_date' must be YYYY-MM-DD, YYYY-MM or YYYY")
-        data[key] = value
+        data[key] = value.strip()
     fields = body.get("fields")
     if fields is not None:
         if not isinstance(fields, dict) or not isinstance(data, dict):
@@ -273,6 +262,9 @@ async def save_draft(request: web.Request, h: Handoff, session: SessionRec) -> w
     p = await _published(st, request.match_info["item_id"])
     body = await _body(request)
     data = edited(p.item, body)
+    problems = problems_of(p.item.model_copy(update={"data": data}))  # unknown keys, wrong types: the schema
+    if problems:
+        raise ApiError(422, "; ".join(problems[:5]))
     phone_change = studio.phones_changed(p.item.data, data)
     phone_kept = phone_change and isinstance(data, dict) and data.get("phone")
     if phone_kept and (not data.get("source") or not data.get("checked")):

@@ -17,11 +17,11 @@ from content.check import (
     known_phones,
     main,
     phone_digits,
-    phone_problem,
     phone_variants,
     phones_in_text,
     valid_url,
 )
+from content.schema import phone_problem
 from nlu.types import INTENTS
 from tests.content.conftest import FACTS_MD, Edit
 
@@ -181,6 +181,11 @@ def test_unverified_section_needs_no_source(data_copy: Path, edit: Edit) -> None
 
     edit("countries/GB.yml", change)
     assert run(data_copy).errors == []
+
+
+def test_an_unknown_key_is_an_error_naming_it(data_copy: Path, edit: Edit) -> None:
+    edit("answers.yml", lambda d: d["hotline"].update(sources="https://www.a21.org/"))
+    assert run(data_copy).errors == ["answers.yml: hotline.sources: unknown key"]
 
 
 # --- intents without an answer ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 
 from content.check import check_content, check_raw
 from content.export import file_text
-from content.items import Item, flatten, json_safe, texts_of, unflatten, with_texts
+from content.items import Item, flatten, json_safe, problems_of, texts_of, unflatten, with_texts
 from content.loader import build_content, default_content_dir, parse_yaml, read_tree
 
 DATA = default_content_dir()
@@ -80,3 +80,19 @@ def test_an_edit_changes_only_its_own_lines_and_keeps_the_style() -> None:
     assert texts_of(next(i for i in reparsed if i.id == "countries/DE/sections/minimum_wage"))["bg"] == (
         "Нов текст за заплатата."
     )
+
+
+def test_an_item_is_validated_by_the_schema_of_its_kind() -> None:
+    _, items = repo_items()
+    by_id = {i.id: i for i in items}
+    question = by_id["jobcheck/questions/0"]
+    assert problems_of(question) == []
+    broken = question.model_copy(update={"data": {**question.data, "weight": "orange", "tip": "x"}})
+    assert problems_of(broken) == [
+        "jobcheck.yml: questions[fee].weight: 'orange' must be red or amber",
+        "jobcheck.yml: questions[fee].tip: unknown key",
+    ]
+    text = by_id["texts/greeting"]
+    assert problems_of(text.model_copy(update={"data": "Здравейте"})) == [
+        "texts.yml: greeting: must be a mapping of languages to texts, like {bg: ..., en: ...}"
+    ]

@@ -217,3 +217,38 @@ def test_missing_file_is_malformed(data_copy: Path) -> None:
     (data_copy / "answers.yml").unlink()
     with pytest.raises(ContentError, match=r"answers\.yml: -: file not found"):
         load_content(data_copy)
+
+
+def test_an_unknown_key_is_refused_naming_it(data_copy: Path, edit: Edit) -> None:
+    edit("countries/DE.yml", lambda d: d["sections"]["advice"].update(sorce="https://www.bmas.de/"))  # a typo
+    edit("jobcheck.yml", lambda d: d["questions"][0].update(hint={"bg": "x", "en": "x"}))
+    with pytest.raises(ContentError) as info:
+        load_content(data_copy)
+    assert info.value.problems == (
+        "jobcheck.yml: questions[fee].hint: unknown key",
+        "countries/DE.yml: sections.advice.sorce: unknown key",
+    )
+
+
+def test_a_wrong_type_is_named_with_file_and_key(data_copy: Path, edit: Edit) -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["sections"]["minimum_wage"]["amount"][0]["value"] = "13.90"  # a number in quotes
+        d["sections"]["minimum_wage"]["year"] = "next"
+        d["contacts"][0]["urgent"] = "yes"
+        d["contacts"][1]["kind"] = 5
+
+    edit("countries/DE.yml", change)
+    with pytest.raises(ContentError) as info:
+        load_content(data_copy)
+    assert set(info.value.problems) == {
+        "countries/DE.yml: sections.minimum_wage.amount[0].value: must be a number",
+        "countries/DE.yml: sections.minimum_wage.year: 'next' is not a year",
+        "countries/DE.yml: contacts[0].urgent: 'yes' must be true or false",
+        "countries/DE.yml: contacts[1].kind: must be a text (quote it)",
+    }
+
+
+def test_a_malformed_phone_is_a_shape_problem(data_copy: Path, edit: Edit) -> None:
+    edit("hotlines_bg.yml", lambda d: d[1].update(phone="0800 20 100 or 112"))
+    with pytest.raises(ContentError, match=r"hotlines_bg\.yml: \[1\]\.phone: '0800 20 100 or 112' is not a phone"):
+        load_content(data_copy)

@@ -141,3 +141,15 @@ async def test_a_placeholder_left_in_blocks_the_draft(client: Client, mediators:
     for text in ("Работете с договор. TODO: добави срок", "Минималната заплата в {country} е ...", "Текст [...]"):
         status, body = await put(editor, ANSWER, {"texts": {"bg": text}})
         assert status == 422 and "placeholder" in body["error"], (text, body)
+
+
+async def test_a_draft_the_content_schema_refuses_is_422_naming_key_and_problem(client: Client, mediators: Any) -> None:
+    editor = await mediators("editor")
+    status, body = await put(editor, ANSWER, {"phone": "0800 20 100"})  # an answer has no phone field
+    assert status == 422 and "answers.yml: work_legally.phone: unknown key" in body["error"]
+    status, body = await put(editor, ANSWER, {"checked": "21.11.2026"})
+    assert status == 422 and "work_legally.checked: '21.11.2026' is not an ISO date" in body["error"]
+    status, body = await put(editor, HOTLINE, {"fields": {"name": {"bulgarian": "Линия"}}})
+    assert status == 422 and "hotlines_bg.yml: [1].name: 'bulgarian' is not a language code" in body["error"]
+    status, detail = await editor.get(f"/api/console/content/items/{ANSWER}")
+    assert detail["draft"] is None
