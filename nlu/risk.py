@@ -355,9 +355,32 @@ _THING_SHUT = _cyr(
     # "заключить договор / брак" is Russian for signing a contract or marrying; a phone locked with a
     # password or kept in a locker during the shift, a door that does not lock: no one is held.
     r"|\bзаключ\w* (?:\S+ )?(?:договор\w*|брак\w*|сделк\w*|контракт\w*)|\bс парола\b|\bшкафч\w*|\bне се заключва\b"
+    # a warehouse or bar locked for the night; a person who locked themselves in or out by mistake;
+    # everyone has a key
+    r"|\b(?:заключ\w+|затвар\w+)(?: \S+){0,2} (?:склад\w*|бар\w*|кухня\w*|тоалетна\w*|банята|баня\w*|тераса\w*)"
+    r"|\bзаключих се\b|\bсе заключи\w* (?:навън|отвън|вътре|в банята|в тоалетната)"
+    r"|\b(?:всеки|всички|всеки от нас|ние|аз) (?:има|имат|имаме|имам) ключ\w*|\bключ\w* (?:е |са )?(?:у|при) нас\b"
 )
+# A phone that locked itself (a wrong code, an update) or that its owner locks: no one is held. A phone
+# someone else locked ("he locked my phone with his password") stays a sign of control.
+_PHONE_LOCK = _cyr(r"\bтелефон\w*|\bджиесем\w*|\bсмартфон\w*")
+_SELF_LOCK = _cyr(r"\bсе заключ\w*|\bзаключих\b|\bда (?:си )?заключа\b|\bотключ\w*|\bъпдейт\w*")
+# A thing handed back: "they kept it a day and gave it back" (not after a "not").
+_GIVEN_BACK = _cyr(r"\b(?:ги|го) (?:\S+ )?(?:върнаха|върна)\b|\bвърнаха (?:ни |ми )?(?:ги|го)\b|\b(?:отдали|вернули)\b")
+_GIVEN_BACK_EN = re.compile(r"\b(?:gave|handed|got|took) (?:\S+ )?(?:them |it )?back\b|\breturned (?:them|it)\b")
+# An adult's age stated ("my son is 19"): "son"/"daughter" alone is not a minor. Any age under 18 in
+# the message keeps the signal ("he says he is 18, he is 15").
+_AGE = _cyr(
+    r"\bна (\d{1,2})(?: годин\w*| г\.?)?(?! (?:час|евро|лев|лв|км|долар|паунд|дни|ден|седмиц|месец|смен|кила|метр|градус))"
+)
+_AGE_EN = re.compile(
+    r"\b(?:is|am|are|turned|aged?) (\d{1,2})\b(?! (?:hours|euros?|pounds|km|days|weeks|months))|\b(\d{1,2})[- ]years?[- ]old\b"
+)
+# Over and laughed about: "we laugh about it now".
+_LAUGHED = _cyr(r"\bсмеем се\b|\bсе смеем\b|\bсмяхме се\b|\bсе смяхме\b|\bсмеехме се\b|\blaughed\b|\bwe laugh\b")
 _THING_SHUT_EN = re.compile(
     r"\blocked (?:out of )?(?:my |the |our )?(?:account|profile|phone screen|keys|car|bike|door|site|app)\b"
+    r"|\b(?:stuck|trapped|locked) in (?:the |a )?(?:lift|elevator|traffic|queue|snow|bathroom|toilet)\b"
     r"|\b(?:account|profile|factory|border|consulate|embassy|office|shop)s? (?:is |are |was |were |got )?(?:locked|closed)\b"
 )
 # Words of violence used for something else: an electric shock, "I feel beaten up" after work.
@@ -390,6 +413,21 @@ def _hit(rule: _Rule, norm: Normalized) -> bool:
     return False
 
 
+def _adult_age(norm: Normalized) -> bool:
+    ages = [int(a) for a in _AGE.findall(norm.skeleton)]
+    ages += [int(a or b) for a, b in _AGE_EN.findall(norm.lower)]
+    return bool(ages) and min(ages) >= 18
+
+
+def _given_back(norm: Normalized) -> bool:
+    for m in _GIVEN_BACK.finditer(norm.skeleton):
+        if not _NEGATION_CYR.search(norm.skeleton[max(0, m.start() - 12) : m.start()]):
+            return True
+    return bool(_GIVEN_BACK_EN.search(norm.lower)) and not re.search(
+        r"\b(?:not|never|won'?t|don'?t|didn'?t|refuse\w*)\b(?:\s+\S+){0,3}\s+\S*\s*back\b", norm.lower
+    )
+
+
 def _conditional(norm: Normalized) -> bool:
     return bool(_FUTURE_CYR.search(norm.skeleton) or _FUTURE_EN.search(norm.lower))
 
@@ -414,6 +452,12 @@ def assess(norm: Normalized) -> RiskAssessment:
         signals.remove("document_retention")
     if "minor" in signals and (_MINOR_QUESTION.search(norm.skeleton) or _MINOR_QUESTION_EN.search(norm.lower)):
         signals.remove("minor")
+    if "minor" in signals and _adult_age(norm):
+        signals.remove("minor")
+    if "document_retention" in signals and _given_back(norm):
+        signals.remove("document_retention")
+    if "confinement" in signals and _PHONE_LOCK.search(norm.skeleton) and _SELF_LOCK.search(norm.skeleton):
+        signals.remove("confinement")
     if "unpaid_wages" in signals and _TAX.search(norm.skeleton + " " + norm.lower):
         signals.remove("unpaid_wages")
     if signals == ["confinement"] and (
@@ -422,6 +466,10 @@ def assess(norm: Normalized) -> RiskAssessment:
         signals = []
     if signals in (["violence"], ["stranded"], ["threats"]) and (
         _JOKE.search(norm.lower) or _FIGURATIVE.search(norm.skeleton)
+    ):
+        signals = []
+    if signals in (["confinement"], ["stranded"]) and (
+        _LAUGHED.search(norm.skeleton + " " + norm.lower) or _THING_SHUT_EN.search(norm.lower)
     ):
         signals = []
     if not signals and _is_cry_for_help(norm):

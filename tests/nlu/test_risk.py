@@ -26,6 +26,10 @@ URGENT = [
     ("we are stranded in spain with no money", "stranded"),
     ("deteto mi e na 15 i go karat da raboti", "minor"),
     ("they sent a 14 year old kid to work", "minor"),
+    # an adult age beside a child's is a lie told about the child; someone else locking the phone is control
+    ("kazaha 4e sinyt mi e na 18 no toi e na 15 i raboti po cql den v obekta", "minor"),
+    ("toi mi zaklu4i telefona sys svoq parola i ne moga da pisha na nikogo", "confinement"),
+    ("ne mi vyrnaha pasporta ot 2 meseca", "document_retention"),
     ("помогите, у нас забрали паспорта", "document_retention"),
     ("pomosht", "distress"),
     ("SOS", "distress"),
@@ -71,6 +75,18 @@ def test_elevated_with_signal(text: str, signal: str) -> None:
         "колко данъци се удържат от заплатата в Австрия",
         "ne ni biqt, vsichko e nared",
         "how do I see a doctor in Spain",
+        # a phone that locked itself or that its owner locks; a store room locked at night; everyone has a key
+        "telefonyt mi se zaklu4i sled kato vkarah greshen pin, kak da go otklu4a",
+        "how do I lock my phone with a fingerprint so the kids cant read it",
+        "шефът заключва бара в полунощ, а ние си тръгваме с ключа за задната врата",
+        "zaklu4vat vhoda v 22 4asa no vseki ot nas ima klu4",
+        # locked oneself out, stuck in a lift, and it is over
+        "zakliu4ih se na balkona i saseda mi otvori, sega se smeem",
+        "we got stuck in the elevator at the hotel for ten minutes",
+        # kept for a moment and given back; an adult son
+        "na letishteto mi vzeha pasporta za proverka i vednaga mi go vyrnaha",
+        "v shkolata vzeha telefona na dyshterq mi za chasa i posle i go vyrnaha",
+        "sinyt mi e na 22 i raboti v sklad v holandiq, dobre li plashtat tam",
     ],
 )
 def test_not_urgent(text: str) -> None:
