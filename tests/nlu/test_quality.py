@@ -41,8 +41,8 @@ async def test_independent_risk_set(nlu: Nlu) -> None:
     assert rep.n >= 300
     assert rep.urgent_caught >= 0.93  # urgent, or the safety question asked (target 0.95)
     assert rep.urgent_recall >= 0.80  # strictly urgent
-    assert rep.harmless_false_urgent <= 0.06  # target 0.03 (measured 0.044)
-    assert rep.harmless_ask_safety <= 0.12  # target 0.10 (measured 0.078)
+    assert rep.harmless_false_urgent <= 0.03  # target 0.03 (measured 0.0)
+    assert rep.harmless_ask_safety <= 0.11  # target 0.10 (measured 0.089)
     assert rep.third_party_recall is not None and rep.third_party_recall >= 0.85
     for kind in ("third_party", "long_story", "short", "minor", "stranded", "unpaid_cannot_leave"):
         assert rep.caught_by_kind[kind]["caught"] >= 0.9, kind
