@@ -56,14 +56,15 @@ class Conversations(Protocol):
 
 
 class _Statements:
-    def __init__(self, dialect: str) -> None:
-        ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        self.inbox_set = (
+    def __init__(self, db: Database) -> None:
+        ins = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        inbox_set = (
             update(InboxItem)
             .where(InboxItem.id == bindparam("b_id"))
             .values(status=bindparam("b_status"), body_enc=bindparam("b_body"), updated_at=bindparam("b_now"))
         )
-        self.inbox_answer = self.inbox_set.where(InboxItem.status == "received")
+        self.inbox_set = db.statement(inbox_set)
+        self.inbox_answer = db.statement(inbox_set.where(InboxItem.status == "received"))
         self.open_case = select(*CASE_COLUMNS).where(
             Case.person_key == bindparam("b_pk"), Case.status.in_(OPEN_STATUSES)
         )
@@ -78,55 +79,62 @@ class _Statements:
             created_at=bindparam("b_now"),
             last_seen_at=bindparam("b_now"),
         )
-        self.person_upsert = person.on_conflict_do_update(
-            index_elements=[Person.key],
-            set_={"last_seen_at": person.excluded.last_seen_at},
+        self.person_upsert = db.statement(
+            person.on_conflict_do_update(
+                index_elements=[Person.key],
+                set_={"last_seen_at": person.excluded.last_seen_at},
+            )
         )
-        self.message_in = insert(Message).values(
-            person_key=bindparam("b_pk"),
-            case_id=bindparam("b_case"),
-            direction="in",
-            kind=bindparam("b_kind"),
-            text=bindparam("b_text"),
-            platform_message_id=bindparam("b_pmid"),
-            created_at=bindparam("b_now"),
-        )
-        self.message_out = (
-            insert(Message)
-            .values(
+        self.message_in = db.statement(
+            insert(Message).values(
                 person_key=bindparam("b_pk"),
                 case_id=bindparam("b_case"),
-                direction="out",
-                kind="text",
+                direction="in",
+                kind=bindparam("b_kind"),
                 text=bindparam("b_text"),
+                platform_message_id=bindparam("b_pmid"),
                 created_at=bindparam("b_now"),
             )
-            .returning(Message.id, sort_by_parameter_order=True)
         )
-        self.state_insert = (
+        message_out = insert(Message).values(
+            person_key=bindparam("b_pk"),
+            case_id=bindparam("b_case"),
+            direction="out",
+            kind="text",
+            text=bindparam("b_text"),
+            created_at=bindparam("b_now"),
+        )
+        # Through SQLAlchemy: one multi-row INSERT for all the replies; prepared: one short INSERT each.
+        self.message_out = message_out.returning(Message.id, sort_by_parameter_order=True)
+        self.message_out_one = db.statement(message_out.returning(Message.id))
+        self.state_insert = db.statement(
             ins(Conversation)
             .values(person_key=bindparam("b_pk"), state=bindparam("b_state"), version=1, updated_at=bindparam("b_now"))
             .on_conflict_do_nothing(index_elements=[Conversation.person_key])
             .returning(Conversation.version)
         )
-        self.state_update = (
+        self.state_update = db.statement(
             update(Conversation)
             .where(Conversation.person_key == bindparam("b_pk"), Conversation.version == bindparam("b_old"))
             .values(state=bindparam("b_state"), version=bindparam("b_new"), updated_at=bindparam("b_now"))
             .returning(Conversation.version)
         )
         self.delivery = {
-            status: update(Message)
-            .where(
-                Message.id == bindparam("b_id"),
-                or_(Message.delivery_status.is_(None), Message.delivery_status.in_(DELIVERY_REPLACES[status])),
+            status: db.statement(
+                update(Message)
+                .where(
+                    Message.id == bindparam("b_id"),
+                    or_(Message.delivery_status.is_(None), *(Message.delivery_status == s for s in replaces)),
+                )
+                .values(
+                    delivery_status=status,
+                    delivery_error=bindparam("b_error", type_=Text()),
+                    platform_message_id=func.coalesce(
+                        bindparam("b_pmid", type_=String(128)), Message.platform_message_id
+                    ),
+                )
             )
-            .values(
-                delivery_status=status,
-                delivery_error=bindparam("b_error", type_=Text()),
-                platform_message_id=func.coalesce(bindparam("b_pmid", type_=String(128)), Message.platform_message_id),
-            )
-            for status in DELIVERY_STATUSES
+            for status, replaces in ((s, DELIVERY_REPLACES[s]) for s in DELIVERY_STATUSES)
         }
 
 
@@ -134,7 +142,7 @@ class _Statements:
 class ConversationRepo:
     def __init__(self, db: Database, user_key_secret: bytes, cipher: IdCipher) -> None:
         self._db, self._secret, self._cipher = db, user_key_secret, cipher
-        self._q = _Statements(db.dialect)
+        self._q = _Statements(db)
 
     async def load_state(self, person_key: str) -> tuple[dict[str, Any], int]:
         """(state, version); ({}, 0) when nothing was saved yet."""
@@ -171,14 +179,13 @@ class ConversationRepo:
         q = self._q
 
         def run(conn: Connection) -> TurnSaved:
-            stale = False
             out_ids: list[int] = []
             if turn.touch_person:
-                conn.execute(q.person_upsert, {"b_pk": key, "b_channel": turn.channel, "b_enc": enc, "b_now": now})
+                q.person_upsert.run(conn, {"b_pk": key, "b_channel": turn.channel, "b_enc": enc, "b_now": now})
             if turn.incoming is not None:
                 kind, text, platform_message_id = turn.incoming
-                conn.execute(
-                    q.message_in,
+                q.message_in.run(
+                    conn,
                     {
                         "b_pk": key,
                         "b_case": turn.in_case_id,
@@ -188,21 +195,25 @@ class ConversationRepo:
                         "b_now": now,
                     },
                 )
+            stale = False
             if payload is not None:
                 if turn.version == 0:
-                    row = conn.execute(q.state_insert, {"b_pk": key, "b_state": payload, "b_now": now}).first()
+                    saved = q.state_insert.scalar(conn, {"b_pk": key, "b_state": payload, "b_now": now})
                 else:
                     params = {"b_pk": key, "b_state": payload, "b_now": now, "b_old": turn.version}
-                    row = conn.execute(q.state_update, {**params, "b_new": turn.version + 1}).first()
-                stale = row is None
-            if turn.outgoing:  # one multi-row INSERT ... RETURNING, ids in the order of the replies
+                    saved = q.state_update.scalar(conn, {**params, "b_new": turn.version + 1})
+                stale = saved is None
+            if turn.outgoing:  # ids in the order of the replies
                 rows = [{"b_pk": key, "b_case": turn.out_case_id, "b_text": t, "b_now": now} for t in turn.outgoing]
-                out_ids.extend(int(i) for i in conn.execute(q.message_out, rows).scalars())
+                if q.message_out_one.sql is not None:
+                    out_ids.extend(int(q.message_out_one.scalar(conn, row)) for row in rows)
+                else:
+                    out_ids.extend(int(i) for i in conn.execute(q.message_out, rows).scalars())
             if turn.inbox is not None:
                 answer = turn.inbox.answer
                 body = None if answer is None else json.dumps({"answer": answer, "message_ids": out_ids})
-                moved = conn.execute(
-                    q.inbox_answer,
+                moved = q.inbox_answer.run(
+                    conn,
                     {
                         "b_id": turn.inbox.id,
                         "b_status": turn.inbox.finished_as if body is None else "answered",
@@ -210,7 +221,7 @@ class ConversationRepo:
                         "b_now": now,
                     },
                 )
-                if moved.rowcount != 1:
+                if moved != 1:
                     raise InboxMoved(f"inbox {turn.inbox.id} is no longer waiting for its turn")
             if turn.tally is not None:
                 write_tally(conn, self._secret, key, turn.tally, now)
@@ -234,10 +245,10 @@ class ConversationRepo:
         def run(conn: Connection) -> None:
             for d in deliveries:
                 error = (d.error or "")[:500] or None if d.status == "failed" else None
-                conn.execute(
-                    q.delivery[d.status], {"b_id": d.message_id, "b_error": error, "b_pmid": d.platform_message_id}
+                q.delivery[d.status].run(
+                    conn, {"b_id": d.message_id, "b_error": error, "b_pmid": d.platform_message_id}
                 )
             if inbox_id is not None:
-                conn.execute(q.inbox_set, {"b_id": inbox_id, "b_status": inbox_status, "b_body": None, "b_now": now})
+                q.inbox_set.run(conn, {"b_id": inbox_id, "b_status": inbox_status, "b_body": None, "b_now": now})
 
         await self._db.run(run, write=True)

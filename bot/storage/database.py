@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import UpdateBase
 
 from bot.storage.engine import NO_TRANSACTION, WRITE, make_engine, make_sync_sqlite_engine, parse_url, sqlite_file
 from bot.storage.errors import StoreError
@@ -105,6 +106,52 @@ class _SyncSqlite:
         self.engine.dispose()
 
 
+class Statement:
+    """A statement of the per-message path, built once. On a SQLite file it is also compiled once to SQL
+    and run straight on the plain sqlite3 connection (no SQLAlchemy execution context per call, which
+    costs several times the statement itself); elsewhere it runs through SQLAlchemy (whose compiled
+    cache makes that one compilation too). Parameters by bind name; values are converted by the
+    columns' types exactly as SQLAlchemy converts them."""
+
+    def __init__(self, stmt: UpdateBase, raw_dialect: Dialect | None) -> None:
+        self.stmt = stmt
+        self.sql: str | None = None
+        self.slots: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
+        if raw_dialect is not None:
+            compiled = stmt.compile(dialect=raw_dialect)
+            sql = str(compiled)
+            if "POSTCOMPILE" in sql or compiled.positiontup is None:
+                raise ValueError("a prepared statement needs plain positional parameters (no expanding IN)")
+            for name in compiled.positiontup:
+                bind = compiled.binds[name]
+                self.slots.append(
+                    (name, None if bind.required else bind.effective_value, bind.type.bind_processor(raw_dialect))
+                )
+            self.sql = sql
+
+    def _raw(self, conn: Connection, params: dict[str, Any]) -> Any:
+        values = []
+        for name, default, process in self.slots:
+            value = params.get(name, default)
+            values.append(value if process is None or value is None else process(value))
+        return conn.connection.dbapi_connection.execute(self.sql, values)  # type: ignore[union-attr]
+
+    def run(self, conn: Connection, params: dict[str, Any]) -> int:
+        """Execute; the number of rows changed."""
+        if self.sql is None:
+            return int(conn.execute(self.stmt, params).rowcount)
+        cursor = self._raw(conn, params)
+        cursor.fetchall()
+        return int(cursor.rowcount)
+
+    def scalar(self, conn: Connection, params: dict[str, Any]) -> Any:
+        """Execute; the first column of the first row returned, or None."""
+        if self.sql is None:
+            return conn.execute(self.stmt, params).scalar()
+        rows = self._raw(conn, params).fetchall()
+        return rows[0][0] if rows else None
+
+
 class Database:
     """`await Database.open(url)`; `await db.close()`. One per process, shared by the repositories."""
 
@@ -119,6 +166,10 @@ class Database:
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
         self._sync = _SyncSqlite(engine.url) if self.sqlite_wal else None
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    def statement(self, stmt: UpdateBase) -> Statement:
+        """`stmt` prepared for Database.run (see Statement)."""
+        return Statement(stmt, self._sync.engine.dialect if self._sync is not None else None)
 
     @classmethod
     async def open(

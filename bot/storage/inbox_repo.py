@@ -43,7 +43,7 @@ class InboxRepo:
     def __init__(self, db: Database, cipher: IdCipher, conversations: ConversationRepo) -> None:
         self._db, self._cipher, self._conversations = db, cipher, conversations
         ins = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
-        self._add = (
+        self._add = db.statement(
             ins(InboxItem)
             .values(
                 channel=bindparam("b_channel"),
@@ -108,7 +108,7 @@ class InboxRepo:
             )
 
         def run(conn: Connection) -> list[int | None]:
-            ids = (conn.execute(self._add, row).scalar() for row in rows)
+            ids = (self._add.scalar(conn, row) for row in rows)
             return [None if i is None else int(i) for i in ids]
 
         return await self._db.run(run, write=True)
