@@ -15,11 +15,14 @@ from __future__ import annotations
 from bot.coordination import Coordination, MemoryCoordination
 from bot.handoff.notify import Notifier
 from bot.handoff.relay import Relay
+from bot.storage.cases import ANY, CASE_ACTIONS, CASE_TRANSITIONS
 from bot.storage.console_repo import ConsoleRepo
-from bot.storage.store import ANY, CASE_ACTIONS, CASE_TRANSITIONS, CaseRec, Store, UnknownCase
+from bot.storage.errors import UnknownCase
+from bot.storage.records import CaseRec
+from bot.storage.store import Store
 
 ACTIONS = CASE_ACTIONS
-TRANSITIONS = CASE_TRANSITIONS  # the one table (bot.storage.store); every move goes through Store.move_case
+TRANSITIONS = CASE_TRANSITIONS  # the one table (bot.storage.cases); every move goes through Store.move_case
 OUTCOMES = (
     "referred_hotline",
     "referred_police",

@@ -48,6 +48,7 @@ from bot.storage.store import Store
 from bot.web.app import build_app
 from content import Content, load_content
 from nlu.pipeline import Nlu
+from tests import peek
 from tests.conftest import ROOT
 from tests.storage.conftest import Clock
 
@@ -283,6 +284,6 @@ async def urgent_web_case(client: Client) -> tuple[str, int]:
     await chat(client, s, payload="lang:en")
     await chat(client, s, text=URGENT_EN)
     h = handoff_of(client)
-    case = await h.store.open_case_for(h.store.key_for("web", s))
+    case = await peek.open_case_of(h.store, h.store.key_for("web", s))
     assert case is not None and case.status == "queued" and case.priority == "urgent"
     return s, case.id

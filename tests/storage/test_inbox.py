@@ -13,6 +13,7 @@ from sqlalchemy.pool import NullPool
 from bot.storage import engine as engine_module
 from bot.storage.engine import make_engine
 from bot.storage.store import Delivery, InboxMark, InboxMoved, Store, TurnWrite
+from tests import peek
 from tests.storage.conftest import Backend
 
 LATER = datetime.now(UTC) + timedelta(days=1)
@@ -41,11 +42,11 @@ async def test_inbox_takes_each_key_once_and_keeps_the_body_encrypted(store: Sto
     assert again[0] is None and isinstance(again[1], int)
     assert (await _add(store, "telegram", [("tok-1", "message", None, "received", None)]))[0] is not None  # per channel
     assert ids[0] is not None
-    rec = await store.inbox_get(ids[0])
+    rec = await peek.inbox_row(store, ids[0])
     assert rec is not None and rec.status == "received" and rec.body and secret_text in rec.body
     assert secret_text.encode() not in await backend.raw_dump()
     await store.inbox_finish(ids[0], "done")
-    rec = await store.inbox_get(ids[0])
+    rec = await peek.inbox_row(store, ids[0])
     assert rec is not None and rec.status == "done" and rec.body is None
 
 
@@ -107,7 +108,7 @@ async def test_a_turn_is_one_write_and_a_stale_state_keeps_the_messages(store: S
     key = store.key_for("telegram", "555")
     ctx = await store.turn_context(key)
     assert ctx.state == {"lang": "en"} and ctx.version == 1 and ctx.case is None
-    rec = await store.inbox_get(inbox_id)
+    rec = await peek.inbox_row(store, inbox_id)
     assert rec is not None and rec.status == "answered" and rec.body is not None
     assert json.loads(rec.body) == {"answer": "the answer", "message_ids": list(saved.out_ids)}
     # The row is no longer waiting: a second turn for it is refused whole (nothing of it is written).
@@ -134,7 +135,7 @@ async def test_deliveries_and_receipts_by_platform_id(store: Store) -> None:
         [Delivery(b, "failed", None, "Viber send_message: HTTP 500"), Delivery(c, "sent", "5003")], inbox_id=inbox_id
     )
     assert await store.undelivered(saved.out_ids) == set()
-    rec = await store.inbox_get(inbox_id or 0)
+    rec = await peek.inbox_row(store, inbox_id or 0)
     assert rec is not None and rec.status == "done"
     assert await store.set_delivery_by_platform_id("viber", "5001", "seen", platform_id="v-user")
     assert not await store.set_delivery_by_platform_id("viber", "5001", "delivered", platform_id="v-user")  # never back
@@ -162,7 +163,7 @@ async def test_erasure_unlinks_the_persons_inbox_rows(store: Store, backend: Bac
     async with store.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT person_key FROM inbox ORDER BY id"))).all()
     assert [r[0] for r in rows] == [None, key]  # the unfinished one is still answered in the person's order
-    rec = await store.inbox_get(pending)
+    rec = await peek.inbox_row(store, pending)
     assert rec is not None and rec.body == "new body"  # still to be answered (the erasure's own confirmation)
 
 

@@ -57,8 +57,13 @@ async def test_storage_errors_are_logged_without_the_text(
             await call()
         except StorageFailure as e:
             failed.append(name)
-            assert str(e).split(":")[0] in {"Store.record_turn", "Store.add_message", "Store.person"} | {
-                f"ConsoleRepo.{m}" for m in ("add_pushed", "add_user", "audit")
+            assert str(e).split(":")[0] in {
+                "ConversationRepo.record_turn",
+                "MessageRepo.add_message",
+                "PeopleRepo.person",
+                "ConsoleRepo.add_pushed",
+                "AccountRepo.add_user",
+                "AuditRepo.audit",
             }
             log.exception("%s failed", name)
         except Exception as e:  # refused before reaching the database (validation, encoding): still no text

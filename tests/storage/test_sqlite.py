@@ -9,6 +9,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from bot.storage.store import Store
+from tests import peek
 
 from .conftest import USER_KEY_SECRET
 
@@ -50,7 +51,7 @@ async def test_data_survives_reopening(tmp_path: Path) -> None:
     store = await Store.open(url, USER_KEY_SECRET, data_key, migrate=False)
     try:
         assert await store.platform_id(key) == "42"
-        case = await store.open_case_for(key)
+        case = await peek.open_case_of(store, key)
         assert case is not None and case.priority == "urgent"
     finally:
         await store.close()

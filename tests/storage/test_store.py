@@ -19,6 +19,7 @@ from bot.storage.crypto import person_key
 from bot.storage.migrations import current_revision, downgrade, head_revision, upgrade
 from bot.storage.models import Base, Case, Person
 from bot.storage.store import Store, StoreError, TurnWrite, UnknownCase, UnknownPerson
+from tests import peek
 
 from .conftest import USER_KEY_SECRET, Backend
 
@@ -175,7 +176,7 @@ async def test_one_open_case_per_person(store: Store, backend: Backend) -> None:
     assert (case.priority, case.signals, case.country, case.channel) == ("normal", ("no_contract",), "DE", "telegram")
     again, created_again = await store.open_case(key, priority="normal", signals=[], country=None, channel="telegram")
     assert not created_again and again.id == case.id
-    assert await store.open_case_for(key) == again
+    assert await peek.open_case_of(store, key) == again
 
     # the database itself refuses a second open case
     now = datetime.now(UTC)
@@ -187,7 +188,7 @@ async def test_one_open_case_per_person(store: Store, backend: Backend) -> None:
     closed = await store.move_case(case.id, "close", "mira", outcome="resolved")
     assert closed is not None and closed.status == "closed" and closed.outcome == "resolved"
     assert closed.closed_at is not None and not closed.is_open
-    assert await store.open_case_for(key) is None
+    assert await peek.open_case_of(store, key) is None
     new, created_new = await store.open_case(key, priority="high", signals=[], country=None, channel="telegram")
     assert created_new and new.id != case.id
     assert [c.id for c in await store.list_cases()] == [new.id, case.id]

@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from tests import peek
 from tests.web.conftest import services
 
 Client = TestClient[web.Request, web.Application]
@@ -58,7 +59,7 @@ async def test_urgent_message_opens_a_durable_case(client: Client) -> None:
     assert "0800 20 100" not in texts(data)  # Bulgarian freephone: does not work from Germany
     svc = services(client)
     person = await svc.store.person("web", s)
-    case = await svc.store.open_case_for(person.key)
+    case = await peek.open_case_of(svc.store, person.key)
     assert case is not None
     assert (case.priority, case.status, case.country, case.channel) == ("urgent", "queued", "DE", "web")
     assert "document_retention" in case.signals
@@ -102,7 +103,7 @@ async def test_delete_my_data_really_deletes(client: Client) -> None:
     assert done["replies"]
     svc = services(client)
     person = await svc.store.person("web", s)
-    assert await svc.store.open_case_for(person.key) is None
+    assert await peek.open_case_of(svc.store, person.key) is None
     assert await svc.store.transcript(person.key) == []
 
 
