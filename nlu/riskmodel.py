@@ -124,9 +124,10 @@ class RiskModel:
     screen_clf: LogisticRegression | None = None  # n-grams only: risky (urgent or elevated) or not
     screen_floor: float = 0.0  # a piece of a long message scoring below this is not embedded
 
-    def worth_reading(self, parts: Sequence[Normalized]) -> list[bool]:
-        """Which pieces of a long message the embedding model should read (all of a one-piece message)."""
-        if self.screen_clf is None or len(parts) < 2:
+    def worth_reading(self, parts: Sequence[Normalized], even_one: bool = False) -> list[bool]:
+        """Which pieces of a long message the embedding model should read (all of a one-piece message
+        unless ``even_one``: the caller has no other use for its embedding)."""
+        if self.screen_clf is None or (len(parts) < 2 and not even_one):
             return [True] * len(parts)
         p = self.screen_clf.predict_proba(self.grams.transform([q.skeleton for q in parts]))
         risky = p[:, list(self.screen_clf.classes_).index(True)]
