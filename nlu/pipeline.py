@@ -4,6 +4,11 @@ Risk is read from the whole message: the rules on the whole text and on each pie
 sentences, the learned model on each piece (the most worrying piece wins). A rule hit is never
 lowered by the model. Where the model is unsure, the result asks the dialogue to ask the person
 whether they are safe (``ask_safety``) instead of guessing either way.
+
+Speed: the sentence embedding is most of a parse's time (about 12 ms for a short message, 2 cores).
+A message is not embedded at all when the n-gram intent model is sure of a harmless intent, the
+rules find nothing and the risk screen finds nothing worth reading; a long story judged urgent is
+not embedded a second time for its intent (urgent makes the intent "emergency" anyway).
 """
 
 from __future__ import annotations
