@@ -183,7 +183,7 @@ def train(examples: list[Example], digest: str = "", embedder: Embedder | None =
 
 
 # The n-gram-only answer must be right this often where it stands alone (5-fold held out). Measured
-# on nlu/data: above the floor this gives (0.77) the n-gram model was right as often as the full one
+# on nlu/data: above the floor this gives (about 0.77) the n-gram model was right as often as the full one
 # (98.5% vs 98.6% of 1,269 held-out answers between 0.77 and 0.96; 99.5% both above); below 0.7 the
 # embedding helps (71% vs 84%).
 QUICK_PRECISION = 0.99
