@@ -16,7 +16,9 @@ A long message is read whole, in pieces of a few sentences; the most worrying pi
 danger mentioned only in the last line of a long story still counts. Embedding every piece of a long
 story is what makes it slow, so a screen looks first: a second, n-gram-only regression ("could this
 piece be risky at all?") whose threshold lets through 99.5% of a held-out writer's risky examples; a
-piece below it is not embedded and counts as harmless (the rules still read every piece).
+piece below it is not embedded and counts as harmless (the rules still read every piece). The same
+screen spares a one-piece message the embedding when the intent classifier did not need it either
+(nlu/pipeline.py: the n-gram intent model is sure and the rules find nothing).
 
 The decision thresholds are calibrated at training time on "leave one writer out" predictions: each
 file of nlu/risk_data (written by a different writer) is scored by a model trained without it, as
@@ -124,9 +126,10 @@ class RiskModel:
     screen_clf: LogisticRegression | None = None  # n-grams only: risky (urgent or elevated) or not
     screen_floor: float = 0.0  # a piece of a long message scoring below this is not embedded
 
-    def worth_reading(self, parts: Sequence[Normalized]) -> list[bool]:
-        """Which pieces of a long message the embedding model should read (all of a one-piece message)."""
-        if self.screen_clf is None or len(parts) < 2:
+    def worth_reading(self, parts: Sequence[Normalized], even_one: bool = False) -> list[bool]:
+        """Which pieces of a long message the embedding model should read (all of a one-piece message
+        unless ``even_one``: the caller has no other use for its embedding)."""
+        if self.screen_clf is None or (len(parts) < 2 and not even_one):
             return [True] * len(parts)
         p = self.screen_clf.predict_proba(self.grams.transform([q.skeleton for q in parts]))
         risky = p[:, list(self.screen_clf.classes_).index(True)]

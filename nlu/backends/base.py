@@ -17,4 +17,9 @@ class NluBackend(Protocol):
 
     async def predict(self, norm: Normalized) -> IntentPrediction: ...
 
+    def quick_predict(self, norm: Normalized, sure_only: bool = True) -> IntentPrediction | None:
+        """A cheap answer the backend is sure of without its expensive reading, else None;
+        ``sure_only=False``: its cheap answer however unsure, if it has one."""
+        ...
+
     async def close(self) -> None: ...

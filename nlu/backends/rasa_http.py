@@ -25,6 +25,9 @@ class RasaHttpBackend:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
         return self._session
 
+    def quick_predict(self, norm: Normalized, sure_only: bool = True) -> IntentPrediction | None:
+        return None  # the server is asked every time
+
     async def predict(self, norm: Normalized) -> IntentPrediction:
         session = await self._client()
         try:
