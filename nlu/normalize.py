@@ -150,7 +150,10 @@ def _fix_homoglyphs(word: str) -> str:
 
 
 def _zipf(word: str, lang: str) -> float:
-    return float(wordfreq.zipf_frequency(word, lang, wordlist="best"))
+    # The "small" lists (words seen at least once per million) for every language: Bulgarian has no
+    # larger one, so comparing it with the large Russian or English list would favour those for rare
+    # words; and the large Russian list alone costs ~130 MB of the serving process.
+    return float(wordfreq.zipf_frequency(word, lang, wordlist="small"))
 
 
 @lru_cache(maxsize=65536)
