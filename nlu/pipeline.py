@@ -26,8 +26,11 @@ from nlu.types import INTENTS, RISK_ORDER, IntentPrediction, NluResult, RiskAsse
 MAX_INPUT_CHARS = 10_000  # longer input is answered as out_of_scope, never parsed
 INTENT_CHARS = 1_000  # the intent of a long story comes from its questions, else its head
 
-# Bulgaria is home for most users: it is the topic's country only for migrants living there.
+# Bulgaria is home for most users: "hotline Bulgaria" or a home town is not the topic. It is the topic
+# for migrants living there: their questions, and anyone writing Russian about a place in Bulgaria
+# ("работодатель в Бургасе не платит").
 _HOME_INTENTS = frozenset({"migrants_in_bulgaria"})
+_NO_TOPIC = frozenset({"out_of_scope", "greet", "goodbye", "affirm", "deny", "menu"})
 
 
 @dataclass(frozen=True)
@@ -145,14 +148,19 @@ class Nlu:
             quick = self.backend.quick_predict(intent_view, sure_only=False)
         pred = quick or await self.backend.predict(intent_view)
         intent, conf, risk, ask = fuse(pred, view, self.thresholds)
-        country = pick_country(extract_countries(norm))
+        mentions = extract_countries(norm)
+        if intent == "out_of_scope" and all(m.adjective for m in mentions):
+            mentions = []  # "italianska kuhnq", "Greek yoghurt": not about a country
+        country = pick_country(mentions)
         if country is None:
             country = _entity_country(pred)
         if country is not None and risk.level != "urgent" and _names_only_a_country(norm):
             # "germaniq", "Italy?", "a v holandiq?": a question about that country, nothing to doubt.
             intent, conf, ask = "residence_rules", max(conf, 0.9), False
-        if country == HOME and intent not in _HOME_INTENTS:
+        if country == HOME and not _home_is_topic(norm, intent):
             country = None
+        elif country is None and intent in _HOME_INTENTS:
+            country = HOME  # "Сколько ждать решение по убежищу": a migrant's question is about Bulgaria
         return NluResult(
             text=text,
             intent=intent,
@@ -198,6 +206,12 @@ def _names_only_a_country(norm: Normalized) -> bool:
     if not rest or len(rest) > 3:
         return False
     return all(extract_countries(normalize(t, norm.language)) for t in rest)
+
+
+def _home_is_topic(norm: Normalized, intent: str) -> bool:
+    if intent in _HOME_INTENTS:
+        return True
+    return intent not in _NO_TOPIC and norm.language == "ru"
 
 
 def _entity_country(pred: IntentPrediction) -> str | None:

@@ -47,6 +47,16 @@ def country(text: str) -> str | None:
         ("в Болгарии", "BG"),
         ("Polsha", "PL"),
         ("Norway", "NO"),
+        ("Зарплата в Греции на сборе оливок?", "GR"),
+        ("Сколько стоит снять комнату в Праге?", "CZ"),
+        ("работа в Дубае", "AE"),
+        ("ispanska ferma tursi hora", "ES"),
+        ("a Dutch agency wants 250 euros", "NL"),
+        ("Германците плащат ли детски", "DE"),
+        ("Do I need a PPS number to start work?", "IE"),
+        ("carte vitale lost, what now?", "FR"),
+        ("pesel kakvo e", "PL"),
+        ("dogovora mi e samo na nemski", "DE"),
     ],
 )
 def test_country_forms(text: str, code: str) -> None:
@@ -54,7 +64,22 @@ def test_country_forms(text: str, code: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["данните ми", "bremenna li moga da rabotq", "английски език", "i am roma", "kak si", "здравей"]
+    "text",
+    [
+        "данните ми",
+        "iztrii moite danni",
+        "bremenna li moga da rabotq",
+        "английски език",
+        "курсы немецкого языка",
+        "i am roma",
+        "kak si",
+        "здравей",
+        "Търся полска работа около Враца",
+        "v lom na polskata rabota kolko plashtat",
+        "Франц е шефът ми",
+        "Могу ли я с мужем поехать",
+        "does my bulgarian health insurance work abroad",
+    ],
 )
 def test_words_that_are_not_countries(text: str) -> None:
     assert country(text) is None
@@ -62,3 +87,12 @@ def test_words_that_are_not_countries(text: str) -> None:
 
 def test_destination_wins_over_home() -> None:
     assert country("bulgarian embassy in spain") == "ES"
+
+
+def test_where_someone_comes_from_is_not_where_they_go() -> None:
+    assert country("Из Польши в Германию переезжать, нужна новая регистрация?") == "DE"
+    assert country("Я из Украины, живу в Варне") == "BG"
+    assert country("jena mi e ot ukraina moje li da raboti tuk v bulgariq") == "BG"
+    # Named alone, "from X" is where the person is now.
+    assert country("мога ли да се обадя на 0800 от Германия") == "DE"
+    assert country("sled kato se vurna ot germaniq moga li da vzema bezrabotni") == "DE"

@@ -88,6 +88,22 @@ async def test_destinations_outside_the_eu_and_implied_countries_get_their_code(
     assert (await nlu.parse(text)).country == country
 
 
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("Работодатель в Бургасе не платит мне уже два месяца, я иностранец", "BG"),  # a migrant there
+        ("Сколько ждать решение по убежищу", "BG"),  # a migrant's question is about Bulgaria
+        ("anti trafficking hotline Bulgaria", None),  # home is not a destination
+        ("kakvo 6te e vremeto utre v sliven", None),
+        ("Do you have a good Italian cuisine recipe?", None),
+    ],
+)
+async def test_bulgaria_is_the_country_only_for_people_living_there_as_migrants(
+    nlu: Nlu, text: str, country: str | None
+) -> None:
+    assert (await nlu.parse(text)).country == country
+
+
 async def test_the_classifiers_emergency_is_never_thrown_away(nlu: Nlu) -> None:
     # A message the classifier reads as emergency is urgent or asks, never "not understood".
     r = await nlu.parse("moля ви помогнете ми нещо става тук")
