@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT
 
@@ -116,13 +117,41 @@ def test_eval_rejects_a_broken_file(nlu_model_path: Path, tmp_path: Path) -> Non
     assert b"bad.jsonl:1" in p.stderr
 
 
+def _slice_of_our_data(root: Path, per_intent: int = 80, per_level: int = 20) -> Path:
+    """nlu/data and nlu/risk_data cut to a few examples each: the same training, in seconds."""
+    from nlu.trainingdata import load_examples, load_risk_examples
+
+    data, risk = root / "nlu" / "data", root / "nlu" / "risk_data"
+    data.mkdir(parents=True)
+    risk.mkdir()
+    by_intent: dict[str, list[str]] = {}
+    for e in load_examples(ROOT / "nlu" / "data"):
+        by_intent.setdefault(e.intent, []).append(e.text)
+    blocks = [{"intent": i, "examples": "".join(f"- {t}\n" for t in ts[:per_intent])} for i, ts in by_intent.items()]
+    (data / "nlu.yml").write_text(yaml.safe_dump({"version": "3.1", "nlu": blocks}, allow_unicode=True), "utf-8")
+    by_file: dict[str, dict[str, list[str]]] = {}
+    for r in load_risk_examples(ROOT / "nlu" / "risk_data"):
+        by_file.setdefault(r.source, {}).setdefault(r.level, []).append(r.text)
+    for source, levels in list(by_file.items())[:3]:
+        risk_blocks = [
+            {"level": lv, "examples": "".join(f"- {t}\n" for t in ts[:per_level])} for lv, ts in levels.items()
+        ]
+        (risk / f"{source}.yml").write_text(
+            yaml.safe_dump({"version": "1", "risk": risk_blocks}, allow_unicode=True), "utf-8"
+        )
+    return data
+
+
 def test_missing_model_is_trained_on_first_use(tmp_path: Path) -> None:
     model = tmp_path / "fresh.joblib"
-    # a whole training run: about a minute on an idle 2-core machine, several under load
-    p = run(["parse", "hello"], model, timeout=900)
+    cfg = tmp_path / "config.yml"
+    cfg.write_text(f"nlu:\n  data_dir: {_slice_of_our_data(tmp_path)}\n", encoding="utf-8")
+    p = run(["--config", str(cfg), "parse", "hello"], model, timeout=600)
     assert p.returncode == 0, p.stderr
     assert model.exists()
     assert json.loads(p.stdout)["intent"] == "greet"
+    # and it says so, on stderr (stdout is the JSON)
+    assert b"trained" in p.stderr
 
 
 @pytest.mark.parametrize("bad", ["nlu:\n  backend: spacy\n", "server: [1, 2]\n", "{{{"])
