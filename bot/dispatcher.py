@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from bot import metrics
 from bot.coordination import Coordination, MemoryCoordination
@@ -25,6 +26,7 @@ from bot.reports.tally import turn_tally
 from bot.settings import Settings
 from bot.shifts import shift_status
 from bot.storage.console_repo import ConsoleRepo
+from bot.storage.records import ReviewNote
 from bot.storage.store import CaseRec, Store, TurnContext, TurnWrite
 from content import Content
 from dialogues.engine import Engine
@@ -37,8 +39,9 @@ log = logging.getLogger(__name__)
 # Told of "opened" / "raised" (a case), "message" (the person wrote on an open case) and "erased" (the
 # person's data, with their case if any): the console's live updates, notifications and audit listen.
 CaseListener = Callable[[str, CaseRec | None], Awaitable[None]]
-# Told of each text turn's NLU result with the dialogue state before and after it (the review queue).
-NluListener = Callable[[NluResult, dict[str, object], dict[str, object]], Awaitable[None]]
+# Asked of each text turn, with the NLU result and the dialogue state before and after it: what goes into
+# the review queue (bot/review/capture.py), written with the turn.
+ReviewHook = Callable[[NluResult, dict[str, Any], dict[str, Any]], ReviewNote | None]
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class Dispatcher:
         self._engine = Engine(self.live_content.get())
         self.coordination = coordination or MemoryCoordination(settings.limits)
         self.case_listeners: list[CaseListener] = []
-        self.nlu_listeners: list[NluListener] = []
+        self.review: ReviewHook | None = None
 
     @property
     def nlu(self) -> Nlu:
@@ -198,9 +201,7 @@ class Dispatcher:
             retention_days=self.settings.privacy.retention_days,
         )
         result = engine.step(state, nlu, event, run_ctx)
-        if nlu is not None:
-            for listener in self.nlu_listeners:
-                await listener(nlu, state, result.state)
+        review = self.review(nlu, state, result.state) if nlu is not None and self.review is not None else None
         case_id = in_case_id
         opened_priority: str | None = None  # a case this turn opened, for the reports
         if result.effects:
@@ -241,6 +242,7 @@ class Dispatcher:
             version=version,
             outgoing=tuple(r.text for r in result.replies),
             out_case_id=case_id,
+            review=review,
             tally=turn_tally(
                 channel,
                 kind,

@@ -26,7 +26,8 @@ from bot.console.pages import _page
 from bot.handoff.service import Handoff
 from bot.review.training import CannotTrain, Refused, Trainer, job_json
 from bot.storage.console_repo import SessionRec
-from bot.storage.review_repo import ITEM_STATUSES, RISKS, Busy, NotDecidable, NotPublishable, ReviewRepo
+from bot.storage.review_models import ITEM_STATUSES, RISKS
+from bot.storage.review_repo import Busy, NotDecidable, NotPublishable, ReviewRepo
 from bot.wiring import Services
 from nlu.types import INTENTS
 

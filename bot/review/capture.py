@@ -1,6 +1,7 @@
 """The review queue's intake: which messages the bot did not understand, masked before they are stored.
 
-`Capture.seen(nlu, before, after)` hears each text turn (Dispatcher.nlu_listeners). A message is queued when
+`note(nlu, before, after)` hears each text turn (the Dispatcher's `review` hook) and returns what to queue,
+which the turn writes in its own transaction (bot/storage/conversations.py). A message is queued when
 the NLU found no topic (out_of_scope), was unsure (confidence below LOW_CONFIDENCE), asked the safety
 question, or the dialogue fell back ("I did not understand"). Only the masked text and what the NLU
 said are stored: no person key, no channel, no case, so an item can never lead back to a person.
@@ -8,14 +9,11 @@ said are stored: no person key, no channel, no case, so an item can never lead b
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
-from bot.storage.review_repo import ReviewRepo
+from bot.storage.records import ReviewNote
 from nlu.types import NluResult
-
-log = logging.getLogger(__name__)
 
 LOW_CONFIDENCE = 0.5
 
@@ -54,26 +52,18 @@ def fell_back(before: dict[str, Any], after: dict[str, Any]) -> bool:
     return now > was or (was >= 1 and now == 0 and after.get("awaiting") == "mediator" and bool(after.get("offered")))
 
 
-class Capture:
-    """The dispatcher's `review` hook; a failure to store is logged (without text) and never fails the turn."""
-
-    def __init__(self, repo: ReviewRepo) -> None:
-        self.repo = repo
-
-    async def seen(self, nlu: NluResult, before: dict[str, Any], after: dict[str, Any]) -> None:
-        why = reasons(nlu, fell_back(before, after))
-        if not why or not nlu.text.strip():
-            return
-        said = {
-            "intent": nlu.intent,
-            "confidence": round(nlu.confidence, 3),
-            "country": nlu.country,
-            "risk": nlu.risk,
-            "ask_safety": nlu.ask_safety,
-            "language": nlu.language,
-            "reasons": why,
-        }
-        try:
-            await self.repo.add_item(mask(nlu.text), said)
-        except Exception as e:
-            log.warning("could not queue a message for review (%s)", type(e).__name__)
+def note(nlu: NluResult, before: dict[str, Any], after: dict[str, Any]) -> ReviewNote | None:
+    """What of this text turn goes into the review queue: its masked text and what the NLU said, or None."""
+    why = reasons(nlu, fell_back(before, after))
+    if not why or not nlu.text.strip():
+        return None
+    said = {
+        "intent": nlu.intent,
+        "confidence": round(nlu.confidence, 3),
+        "country": nlu.country,
+        "risk": nlu.risk,
+        "ask_safety": nlu.ask_safety,
+        "language": nlu.language,
+        "reasons": why,
+    }
+    return ReviewNote(mask(nlu.text), said)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import joblib
 
 from bot.live import NLU_MODEL
-from bot.review.capture import Capture
+from bot.review.capture import note
 from bot.settings import NluSettings
 from bot.storage.review_repo import ReviewRepo
 from nlu.backends.base import BackendError
@@ -46,7 +46,7 @@ def nlu_from_bytes(data: bytes, s: NluSettings) -> Nlu:
 def attach_review(svc: Services) -> None:
     """Queue what the bot did not understand; follow published NLU models (built-in backend only)."""
     repo = ReviewRepo(svc.store)
-    svc.dispatcher.nlu_listeners.append(Capture(repo).seen)
+    svc.dispatcher.review = note
     s = svc.settings.nlu
     if s.backend != "builtin":
         return

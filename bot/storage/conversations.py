@@ -1,5 +1,5 @@
 """Conversations: what a turn reads (open case, state) and writes (person, messages, state, inbox row,
-report tally) in one transaction each; and what happened to the replies it sent.
+report tally, review-queue item) in one transaction each; and what happened to the replies it sent.
 
 Conversation state is saved optimistically (`stale` when another writer got there first). The
 statements of this per-message path are built once: building a SQLAlchemy statement costs more than
@@ -42,6 +42,7 @@ from bot.storage.records import (
     one_of,
 )
 from bot.storage.report_tally import write_tally
+from bot.storage.review_models import MAX_TEXT, ReviewItem
 
 CASE_COLUMNS = tuple(Case.__table__.c)
 
@@ -118,6 +119,11 @@ class _Statements:
             .where(Conversation.person_key == bindparam("b_pk"), Conversation.version == bindparam("b_old"))
             .values(state=bindparam("b_state"), version=bindparam("b_new"), updated_at=bindparam("b_now"))
             .returning(Conversation.version)
+        )
+        self.review_add = db.statement(
+            insert(ReviewItem).values(
+                created_at=bindparam("b_now"), text=bindparam("b_text"), nlu=bindparam("b_nlu"), status="open"
+            )
         )
         self.delivery = {
             status: db.statement(
@@ -225,6 +231,8 @@ class ConversationRepo:
                     raise InboxMoved(f"inbox {turn.inbox.id} is no longer waiting for its turn")
             if turn.tally is not None:
                 write_tally(conn, self._secret, key, turn.tally, now)
+            if turn.review is not None:  # no person key, no case: the item never leads back to the person
+                q.review_add.run(conn, {"b_now": now, "b_text": turn.review.text[:MAX_TEXT], "b_nlu": turn.review.nlu})
             return TurnSaved(tuple(out_ids), stale)
 
         return await self._db.run(run, write=True)

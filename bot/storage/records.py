@@ -120,6 +120,15 @@ class TurnWrite:
     touch_person: bool = True  # False after an erasure: the person must not be created again
     inbox: InboxMark | None = None  # move an inbox row on in the same transaction (see InboxMark)
     tally: Tally | None = None  # the turn's share of the reports (bot.storage.report_tally), same transaction
+    review: ReviewNote | None = None  # a not-understood message for the review queue, same transaction
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewNote:
+    """A message for the review queue (bot/review/capture.py): text already masked, never linked to a person."""
+
+    text: str
+    nlu: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
