@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hmac
 import json
 import logging
@@ -320,7 +321,7 @@ class TelegramChannel:
 
 def message_bodies(chat_id: int, reply: Reply) -> list[dict[str, Any]]:
     """The sendMessage bodies for one reply: split at the text limit, the buttons under the last part."""
-    markup = keyboard(reply.buttons)
+    markup = _markup_json(tuple(reply.buttons))
     parts = split_text(reply.text, TEXT_LIMIT)
     if not parts:
         if markup is None:
@@ -332,9 +333,18 @@ def message_bodies(chat_id: int, reply: Reply) -> list[dict[str, Any]]:
         if reply.sensitive:
             body["disable_notification"] = True
         if markup is not None and i == len(parts) - 1:
-            body["reply_markup"] = markup.to_dict()
+            body["reply_markup"] = markup
         bodies.append(body)
     return bodies
+
+
+@functools.lru_cache(maxsize=512)
+def _markup_json(buttons: tuple[Button, ...]) -> dict[str, Any] | None:
+    """keyboard(buttons) as the Bot API's JSON. The same menus go out again and again and building them
+    through python-telegram-bot's objects was a tenth of the server's time per message: built once per
+    set of buttons. Shared between bodies: never changed after it is built."""
+    markup = keyboard(buttons)
+    return None if markup is None else markup.to_dict()
 
 
 def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
