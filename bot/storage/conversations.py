@@ -66,11 +66,13 @@ class _Statements:
         )
         self.inbox_set = db.statement(inbox_set)
         self.inbox_answer = db.statement(inbox_set.where(InboxItem.status == "received"))
-        self.open_case = select(*CASE_COLUMNS).where(
-            Case.person_key == bindparam("b_pk"), Case.status.in_(OPEN_STATUSES)
+        self.open_case = db.statement(
+            select(*CASE_COLUMNS).where(
+                Case.person_key == bindparam("b_pk"), or_(*(Case.status == s for s in OPEN_STATUSES))
+            )
         )
-        self.state = select(Conversation.state, Conversation.version).where(
-            Conversation.person_key == bindparam("b_pk")
+        self.state = db.statement(
+            select(Conversation.state, Conversation.version).where(Conversation.person_key == bindparam("b_pk"))
         )
         person = ins(Person).values(
             key=bindparam("b_pk"),
@@ -161,14 +163,14 @@ class ConversationRepo:
 
     def read_context(self, conn: Connection, person_key: str) -> TurnContext:
         """turn_context inside a transaction of the caller's (the inbox reads it with the next event)."""
-        case_row = conn.execute(self._q.open_case, {"b_pk": person_key}).first()
-        row = conn.execute(self._q.state, {"b_pk": person_key}).first()
+        cases = self._q.open_case.rows(conn, {"b_pk": person_key})
+        rows = self._q.state.rows(conn, {"b_pk": person_key})
         state: dict[str, Any] = {}
         version = 0
-        if row is not None:
-            loaded = json.loads(row.state)
-            state, version = (loaded if isinstance(loaded, dict) else {}), int(row.version)
-        return TurnContext(case=None if case_row is None else case_record(case_row), state=state, version=version)
+        if rows:
+            loaded = json.loads(rows[0]["state"])
+            state, version = (loaded if isinstance(loaded, dict) else {}), int(rows[0]["version"])
+        return TurnContext(case=case_record(cases[0]) if cases else None, state=state, version=version)
 
     async def record_turn(self, turn: TurnWrite) -> TurnSaved:
         """Write one turn in one transaction: the person (created or marked seen), the incoming message,

@@ -8,12 +8,13 @@ and PostgreSQL (production, several bot processes).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import Select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -111,12 +112,14 @@ class Statement:
     and run straight on the plain sqlite3 connection (no SQLAlchemy execution context per call, which
     costs several times the statement itself); elsewhere it runs through SQLAlchemy (whose compiled
     cache makes that one compilation too). Parameters by bind name; values are converted by the
-    columns' types exactly as SQLAlchemy converts them."""
+    columns' types exactly as SQLAlchemy converts them, both ways. IN over constants is written as ORs
+    (an expanding IN cannot be compiled once)."""
 
-    def __init__(self, stmt: UpdateBase, raw_dialect: Dialect | None) -> None:
+    def __init__(self, stmt: UpdateBase | Select[*tuple[Any, ...]], raw_dialect: Dialect | None) -> None:
         self.stmt = stmt
         self.sql: str | None = None
         self.slots: list[tuple[str, Any, Callable[[Any], Any] | None]] = []
+        self.columns: list[tuple[str, Callable[[Any], Any] | None]] = []
         if raw_dialect is not None:
             compiled = stmt.compile(dialect=raw_dialect)
             sql = str(compiled)
@@ -127,6 +130,10 @@ class Statement:
                 self.slots.append(
                     (name, None if bind.required else bind.effective_value, bind.type.bind_processor(raw_dialect))
                 )
+            if isinstance(stmt, Select):
+                for col in stmt.selected_columns:
+                    impl = col.type.dialect_impl(raw_dialect)
+                    self.columns.append((str(col.key), impl.result_processor(raw_dialect, None)))
             self.sql = sql
 
     def _raw(self, conn: Connection, params: dict[str, Any]) -> Any:
@@ -151,6 +158,19 @@ class Statement:
         rows = self._raw(conn, params).fetchall()
         return rows[0][0] if rows else None
 
+    def rows(self, conn: Connection, params: dict[str, Any]) -> Sequence[Mapping[Any, Any]]:
+        """A select's rows, each a mapping by column key."""
+        if self.sql is None:
+            return conn.execute(self.stmt, params).mappings().all()
+        columns = self.columns
+        return [
+            {
+                key: value if process is None or value is None else process(value)
+                for (key, process), value in zip(columns, row, strict=True)
+            }
+            for row in self._raw(conn, params).fetchall()
+        ]
+
 
 class Database:
     """`await Database.open(url)`; `await db.close()`. One per process, shared by the repositories."""
@@ -167,7 +187,7 @@ class Database:
         self._sync = _SyncSqlite(engine.url) if self.sqlite_wal else None
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    def statement(self, stmt: UpdateBase) -> Statement:
+    def statement(self, stmt: UpdateBase | Select[*tuple[Any, ...]]) -> Statement:
         """`stmt` prepared for Database.run (see Statement)."""
         return Statement(stmt, self._sync.engine.dialect if self._sync is not None else None)
 

@@ -7,11 +7,11 @@ dropped once the event is finished; an event that keeps failing is set aside ('f
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Row, bindparam, delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -59,15 +59,15 @@ class InboxRepo:
             .on_conflict_do_nothing(index_elements=[InboxItem.channel, InboxItem.key])
             .returning(InboxItem.id)
         )
-        self._next = (
+        self._next = db.statement(
             select(*INBOX_COLUMNS)
-            .where(InboxItem.person_key == bindparam("b_pk"), InboxItem.status.in_(INBOX_PENDING))
+            .where(InboxItem.person_key == bindparam("b_pk"), or_(*(InboxItem.status == s for s in INBOX_PENDING)))
             .order_by(InboxItem.id)
             .limit(2)
         )
 
-    def record(self, row: Row[Any]) -> InboxRec:
-        m = row._mapping
+    def record(self, row: Row[Any] | Mapping[str, Any]) -> InboxRec:
+        m = row._mapping if isinstance(row, Row) else row
         body = m["body_enc"]
         return InboxRec(
             id=m["id"],
@@ -118,7 +118,7 @@ class InboxRepo:
         more are waiting after it, and what a turn reads (open case, conversation state): one read."""
 
         def run(conn: Connection) -> tuple[InboxRec | None, bool, TurnContext]:
-            rows = conn.execute(self._next, {"b_pk": person_key}).all()
+            rows = self._next.rows(conn, {"b_pk": person_key})
             rec = self.record(rows[0]) if rows else None
             return rec, len(rows) > 1, self._conversations.read_context(conn, person_key)
 

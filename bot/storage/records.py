@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
@@ -171,8 +172,8 @@ def message_record(row: Row[Any]) -> MessageRec:
     )
 
 
-def case_record(row: Row[Any]) -> CaseRec:
-    m = row._mapping
+def case_record(row: Row[Any] | Mapping[str, Any]) -> CaseRec:
+    m = row._mapping if isinstance(row, Row) else row
     return CaseRec(
         id=m["id"],
         person_key=m["person_key"],
