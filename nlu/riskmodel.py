@@ -16,7 +16,8 @@ A long message is read whole, in pieces of a few sentences; the most worrying pi
 danger mentioned only in the last line of a long story still counts. Embedding every piece of a long
 story is what makes it slow, so a screen looks first: a second, n-gram-only regression ("could this
 piece be risky at all?") whose threshold lets through 99.5% of a held-out writer's risky examples; a
-piece below it is not embedded and counts as harmless (the rules still read every piece). The same
+piece below it is not embedded and counts as harmless (the rules still read every piece); the pieces
+that pass are read most risky first, and reading stops at the first urgent one (nlu/pipeline.py). The same
 screen spares a one-piece message the embedding when the intent classifier did not need it either
 (nlu/pipeline.py: the n-gram intent model is sure and the rules find nothing).
 
