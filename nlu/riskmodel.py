@@ -180,13 +180,18 @@ class _FastRisk:
         self.vocab = {str(k): int(v) for k, v in grams.vocabulary_.items()}
         self.idf = np.asarray(grams.idf_)
         self._coef: dict[int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+        # the last pieces' rows: a long story's pieces are screened, then scored as they are read
+        self._rows: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
 
     def grams(self, parts: Sequence[Normalized]) -> list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
         """Each piece's TF-IDF row (sublinear tf, l2 norm) as (columns, values)."""
-        rows = []
-        for part in parts:
+        return [self._row(part.skeleton) for part in parts]
+
+    def _row(self, skeleton: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        row = self._rows.get(skeleton)
+        if row is None:
             counts: dict[int, int] = {}
-            for gram in self.analyze(part.skeleton):
+            for gram in self.analyze(skeleton):
                 j = self.vocab.get(gram)
                 if j is not None:
                     counts[j] = counts.get(j, 0) + 1
@@ -194,8 +199,10 @@ class _FastRisk:
             vals = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[cols]
             if len(vals):
                 vals /= np.sqrt(np.dot(vals, vals))
-            rows.append((cols, vals))
-        return rows
+            if len(self._rows) >= 32:
+                self._rows.clear()
+            row = self._rows[skeleton] = (cols, vals)
+        return row
 
     def proba(
         self,
