@@ -311,6 +311,8 @@ class BuiltinBackend:
         model._fast()  # built now, not in the first person's parse (about 0.4 s)
         if model.quick_clf is not None:
             model._fast(quick=True)
+        if model.risk is not None:
+            model.risk._fast()  # the risk model's too
 
     @classmethod
     def from_path(cls, path: Path) -> BuiltinBackend:
