@@ -8,7 +8,10 @@ whether they are safe (``ask_safety``) instead of guessing either way.
 Speed: the sentence embedding is most of a parse's time (about 12 ms for a short message, 2 cores).
 A message is not embedded at all when the n-gram intent model is sure of a harmless intent, the
 rules find nothing and the risk screen finds nothing worth reading; a long story judged urgent is
-not embedded a second time for its intent (urgent makes the intent "emergency" anyway).
+not embedded a second time for its intent (urgent makes the intent "emergency" anyway). The pieces of
+a long story are read one at a time, the likeliest danger (by the screen) first, until one is urgent:
+the rest cannot make it more urgent. The intent of a long story that is not urgent reads the mean of
+its pieces' embeddings (most are cached by then) instead of embedding the whole text again.
 """
 
 from __future__ import annotations
@@ -113,12 +116,19 @@ class Nlu:
                 rules = _worse(rules, assess(part))
         if self.risk_model is None or self.embedder is None:
             return RiskView(rules, None, "none", False, False)
-        worth = self.risk_model.worth_reading(parts, even_one=screen_whole and rules.level == "none")
-        read = [p for p, w in zip(parts, worth, strict=True) if w]
+        screen = self.risk_model.screen_scores(parts, even_one=screen_whole and rules.level == "none")
+        # the pieces worth reading, the likeliest danger first
+        order = sorted((i for i, v in enumerate(screen) if v >= self.risk_model.screen_floor), key=lambda i: -screen[i])
+        read = [parts[i] for i in order]
         if not read:  # a long story with nothing the screen finds risky: the rules alone decide
             return RiskView(rules, RiskScore(0.0, 0.0, 0.0), "none", False, False)
-        score = self.risk_model.score(read, self.embedder.embed([p.text for p in read]))
         t = self.risk_model.thresholds
+        for n in range(1, len(read) + 1):
+            # One piece more each time: danger in a piece makes the story urgent whatever the rest says,
+            # so the rest (most of the cost of a long story) is read only while none is urgent.
+            score = self.risk_model.score(read[:n], self.embedder.embed([p.text for p in read[:n]]))
+            if score.urgent >= t.urgent:
+                break
         if score.urgent >= t.urgent:
             level = "urgent"
         elif score.urgent + score.elevated >= t.elevated:

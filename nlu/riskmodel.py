@@ -16,7 +16,8 @@ A long message is read whole, in pieces of a few sentences; the most worrying pi
 danger mentioned only in the last line of a long story still counts. Embedding every piece of a long
 story is what makes it slow, so a screen looks first: a second, n-gram-only regression ("could this
 piece be risky at all?") whose threshold lets through 99.5% of a held-out writer's risky examples; a
-piece below it is not embedded and counts as harmless (the rules still read every piece). The same
+piece below it is not embedded and counts as harmless (the rules still read every piece); the pieces
+that pass are read most risky first, and reading stops at the first urgent one (nlu/pipeline.py). The same
 screen spares a one-piece message the embedding when the intent classifier did not need it either
 (nlu/pipeline.py: the n-gram intent model is sure and the rules find nothing).
 
@@ -129,24 +130,102 @@ class RiskModel:
     def worth_reading(self, parts: Sequence[Normalized], even_one: bool = False) -> list[bool]:
         """Which pieces of a long message the embedding model should read (all of a one-piece message
         unless ``even_one``: the caller has no other use for its embedding)."""
+        return [v >= self.screen_floor for v in self.screen_scores(parts, even_one)]
+
+    def screen_scores(self, parts: Sequence[Normalized], even_one: bool = False) -> list[float]:
+        """The screen's "could this piece be risky" score of each piece (1.0 for each piece of a
+        one-piece message unless ``even_one``, and without a screen)."""
         if self.screen_clf is None or (len(parts) < 2 and not even_one):
-            return [True] * len(parts)
-        p = self.screen_clf.predict_proba(self.grams.transform([q.skeleton for q in parts]))
-        risky = p[:, list(self.screen_clf.classes_).index(True)]
-        return [bool(v >= self.screen_floor) for v in risky]
+            return [1.0] * len(parts)
+        fast = self._fast()
+        p = fast.proba(self.screen_clf, fast.grams(parts))
+        return [float(v) for v in p[:, list(self.screen_clf.classes_).index(True)]]
 
     def score(self, parts: Sequence[Normalized], vecs: np.ndarray[Any, Any]) -> RiskScore:
         """Scores of the pieces of one message (their texts' embeddings in ``vecs``): the most worrying wins."""
-        x = _features(vecs, self.grams.transform([p.skeleton for p in parts]))
-        p = self.level_clf.predict_proba(x)
+        fast = self._fast()
+        grams = fast.grams(parts)
+        p = fast.proba(self.level_clf, grams, vecs)
         cls = list(self.level_clf.classes_)
         u = p[:, cls.index("urgent")]
         e = p[:, cls.index("elevated")]
         worst = int(np.argmax(u + 0.5 * e))
         tp = 0.0
         if self.third_party_clf is not None:
-            tp = float(self.third_party_clf.predict_proba(x)[:, list(self.third_party_clf.classes_).index(True)].max())
+            tp_p = fast.proba(self.third_party_clf, grams, vecs)
+            tp = float(tp_p[:, list(self.third_party_clf.classes_).index(True)].max())
         return RiskScore(float(u[worst]), float(e[worst]), tp)
+
+    def score_reference(self, parts: Sequence[Normalized], vecs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """scikit-learn's own level probabilities of each piece; ``score`` must agree with them (tested)."""
+        return np.asarray(
+            self.level_clf.predict_proba(_features(vecs, self.grams.transform([p.skeleton for p in parts])))
+        )
+
+    def _fast(self) -> _FastRisk:
+        fast: _FastRisk | None = getattr(self, "_fast_scorer", None)
+        if fast is None:
+            fast = _FastRisk(self.grams)
+            self._fast_scorer = fast
+        return fast
+
+
+class _FastRisk:
+    """TfidfVectorizer.transform + LogisticRegression.predict_proba for the few pieces of one message
+    without scikit-learn's input checks and sparse matrices: about a tenth of their time (which was
+    2-3 ms of an embedded parse)."""
+
+    def __init__(self, grams: TfidfVectorizer) -> None:
+        self.analyze = grams.build_analyzer()
+        self.vocab = {str(k): int(v) for k, v in grams.vocabulary_.items()}
+        self.idf = np.asarray(grams.idf_)
+        self._coef: dict[int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+        # the last pieces' rows: a long story's pieces are screened, then scored as they are read
+        self._rows: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+
+    def grams(self, parts: Sequence[Normalized]) -> list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
+        """Each piece's TF-IDF row (sublinear tf, l2 norm) as (columns, values)."""
+        return [self._row(part.skeleton) for part in parts]
+
+    def _row(self, skeleton: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        row = self._rows.get(skeleton)
+        if row is None:
+            counts: dict[int, int] = {}
+            for gram in self.analyze(skeleton):
+                j = self.vocab.get(gram)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            cols = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+            vals = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[cols]
+            if len(vals):
+                vals /= np.sqrt(np.dot(vals, vals))
+            if len(self._rows) >= 32:
+                self._rows.clear()
+            row = self._rows[skeleton] = (cols, vals)
+        return row
+
+    def proba(
+        self,
+        clf: LogisticRegression,
+        grams: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]],
+        vecs: np.ndarray[Any, Any] | None = None,
+    ) -> np.ndarray[Any, Any]:
+        coef_t, intercept = self._coef.get(id(clf)) or self._coef.setdefault(
+            id(clf), (np.ascontiguousarray(clf.coef_.T), np.asarray(clf.intercept_))
+        )
+        dense = 0 if vecs is None else vecs.shape[1]  # the embedding's columns come first (_features)
+        z = np.tile(intercept, (len(grams), 1))
+        if vecs is not None:
+            z += (vecs.astype(np.float64) * EMBEDDING_WEIGHT) @ coef_t[:dense]
+        for i, (cols, vals) in enumerate(grams):
+            if len(cols):
+                z[i] += vals @ coef_t[cols + dense]
+        if z.shape[1] == 1:  # binary: the logistic of the one score, as [P(classes_[0]), P(classes_[1])]
+            p1 = 1.0 / (1.0 + np.exp(-z[:, 0]))
+            return np.column_stack([1.0 - p1, p1])
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return np.asarray(e / e.sum(axis=1, keepdims=True))
 
 
 def _classifier() -> LogisticRegression:

@@ -23,3 +23,26 @@ def test_fast_scorer_matches_scikit_learn(nlu_model: BuiltinModel) -> None:
         fast = nlu_model._fast().proba(norm, vec)
         ref = nlu_model.proba_reference(norm, vec)
         assert np.allclose(fast, ref, atol=1e-9), text
+
+
+def test_fast_risk_scorer_matches_scikit_learn(nlu_model: BuiltinModel) -> None:
+    from nlu.riskmodel import _features, pieces
+
+    risk = nlu_model.risk
+    assert risk is not None and risk.screen_clf is not None and risk.third_party_clf is not None
+    texts = [json.loads(line)["text"] for line in OWN_TEST_SET.read_text(encoding="utf-8").splitlines()][:150]
+    texts += ["😀", "x" * 3000, "123 456", "Взеха ни паспортите. Не ни пускат да излезем. " * 12]
+    embedder = shared_embedder()
+    fast = risk._fast()
+    for text in texts:
+        norm = normalize(text)
+        parts = [normalize(p, norm.language) for p in pieces(norm.lower)]
+        vecs = embedder.embed([p.text for p in parts])
+        grams = fast.grams(parts)
+        x = _features(vecs, risk.grams.transform([p.skeleton for p in parts]))
+        assert np.allclose(fast.proba(risk.level_clf, grams, vecs), risk.score_reference(parts, vecs), atol=1e-9), text
+        assert np.allclose(
+            fast.proba(risk.third_party_clf, grams, vecs), risk.third_party_clf.predict_proba(x), atol=1e-9
+        )
+        ref = risk.screen_clf.predict_proba(risk.grams.transform([p.skeleton for p in parts]))
+        assert np.allclose(fast.proba(risk.screen_clf, grams), ref, atol=1e-9), text
