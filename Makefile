@@ -42,8 +42,13 @@ content-check: $(STAMP)
 browser:
 	@bash scripts/ensure-chromium.sh
 
+# pytest-xdist: whole test files per worker (module-scoped servers start once), the slowest files first
+# (tests/conftest.py). 3 workers on 2 cores: one mostly waits on the low-priority training test.
+# `make unit PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= 3
+
 unit: model browser
-	. scripts/test-services.sh && $(BIN)/python -m pytest -q
+	. scripts/test-services.sh && $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: lint typecheck content-check unit
 

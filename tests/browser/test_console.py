@@ -485,6 +485,9 @@ def test_delivery_failures_and_a_closed_reply_window_are_shown(
     assert page.locator("#windowwarn").is_visible()
     assert "Messenger" in (page.locator("#facts").text_content() or "")
     console.check()
+    # The page keeps polling the case: a poll caught by the handler while the context closes raised
+    # "Response has been disposed" into the next test's setup (seen on a loaded machine).
+    page.unroute_all(behavior="ignoreErrors")
 
 
 @pytest.mark.browser

@@ -137,6 +137,8 @@ def test_a_phone_number_change_waits_for_a_second_editor(
     first.page.fill("#f-checked", "2026-12-04")
     first.page.click("#save")
     first.page.wait_for_selector("#note:not([hidden])")
+    # The note shows before the page has reloaded the item: wait for the draft's line, then read it.
+    first.page.wait_for_selector("#draft-state:has-text('Чернова от')")
     assert "одобрение" in (first.page.locator("#draft-state").text_content() or "")  # needs approval
     assert first.page.locator("#approve").is_hidden()  # not by its own author
     first.page.click("#publish")
