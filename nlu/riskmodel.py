@@ -43,6 +43,7 @@ from sklearn.linear_model import LogisticRegression
 
 from nlu.embedding import Embedder
 from nlu.normalize import Normalized
+from nlu.tfidf import tfidf_row
 
 LEVELS = ("none", "elevated", "urgent")
 PIECE_CHARS = 280  # about three short sentences: long enough for context, short for the model
@@ -127,11 +128,6 @@ class RiskModel:
     screen_clf: LogisticRegression | None = None  # n-grams only: risky (urgent or elevated) or not
     screen_floor: float = 0.0  # a piece of a long message scoring below this is not embedded
 
-    def worth_reading(self, parts: Sequence[Normalized], even_one: bool = False) -> list[bool]:
-        """Which pieces of a long message the embedding model should read (all of a one-piece message
-        unless ``even_one``: the caller has no other use for its embedding)."""
-        return [v >= self.screen_floor for v in self.screen_scores(parts, even_one)]
-
     def screen_scores(self, parts: Sequence[Normalized], even_one: bool = False) -> list[float]:
         """The screen's "could this piece be risky" score of each piece (1.0 for each piece of a
         one-piece message unless ``even_one``, and without a screen)."""
@@ -155,12 +151,6 @@ class RiskModel:
             tp_p = fast.proba(self.third_party_clf, grams, vecs)
             tp = float(tp_p[:, list(self.third_party_clf.classes_).index(True)].max())
         return RiskScore(float(u[worst]), float(e[worst]), tp)
-
-    def score_reference(self, parts: Sequence[Normalized], vecs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """scikit-learn's own level probabilities of each piece; ``score`` must agree with them (tested)."""
-        return np.asarray(
-            self.level_clf.predict_proba(_features(vecs, self.grams.transform([p.skeleton for p in parts])))
-        )
 
     def _fast(self) -> _FastRisk:
         fast: _FastRisk | None = getattr(self, "_fast_scorer", None)
@@ -190,15 +180,7 @@ class _FastRisk:
     def _row(self, skeleton: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         row = self._rows.get(skeleton)
         if row is None:
-            counts: dict[int, int] = {}
-            for gram in self.analyze(skeleton):
-                j = self.vocab.get(gram)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            cols = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-            vals = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[cols]
-            if len(vals):
-                vals /= np.sqrt(np.dot(vals, vals))
+            cols, vals = tfidf_row(self.analyze, self.vocab, self.idf, skeleton)
             if len(self._rows) >= 32:
                 self._rows.clear()
             row = self._rows[skeleton] = (cols, vals)

@@ -10,7 +10,7 @@ import bot.storage.console_models
 import bot.storage.content_models
 import bot.storage.published
 import bot.storage.report_models
-import bot.storage.review_repo  # noqa: F401
+import bot.storage.review_models  # noqa: F401
 from bot.storage.crypto import IdCipher, SecretsError, load_or_create_local_secrets, person_key
 from bot.storage.migrations import upgrade
 from bot.storage.store import (

@@ -25,6 +25,7 @@ from nlu.embedding import DiskCachedEmbedder, Embedder, shared_embedder
 from nlu.normalize import Normalized, normalize
 from nlu.risk import assess
 from nlu.riskmodel import RiskExample, RiskModel, pieces, train_risk
+from nlu.tfidf import tfidf_row
 from nlu.trainingdata import Example, load_examples, load_risk_examples
 from nlu.types import IntentPrediction
 
@@ -140,17 +141,9 @@ class _FastScorer:
             return row
         all_cols, all_vals = [], []
         for analyze, vocab, idf, offset, field_name in self.parts:
-            counts: dict[int, int] = {}
-            for gram in analyze(getattr(norm, field_name)):
-                j = vocab.get(gram)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            if not counts:
+            cols, vals = tfidf_row(analyze, vocab, idf, getattr(norm, field_name))
+            if not len(cols):
                 continue
-            cols = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-            tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))  # sublinear_tf
-            vals = tf * idf[cols]
-            vals /= np.sqrt(np.dot(vals, vals))  # l2 norm, per vectorizer
             all_cols.append(cols + offset)
             all_vals.append(vals)
         row = (
