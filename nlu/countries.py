@@ -52,6 +52,7 @@ _ADJECTIVES_EN = {
 _AMBIGUOUS_BG = frozenset({"полск"})
 
 
+@lru_cache(maxsize=65536)  # words repeat across messages; a long story has hundreds
 def _fold(word: str) -> str:
     return skeleton(translit_word(word) if _LAT.search(word) else word)
 
@@ -78,6 +79,8 @@ class Gazetteer:
     exact_fold: dict[tuple[str, ...], str] = field(default_factory=dict)
     stems: dict[str, str] = field(default_factory=dict)
     longest: int = 1
+    starts: set[str] = field(default_factory=set)  # first words of names of two words or more
+    stem_seen: dict[str, str | None] = field(default_factory=dict)  # token -> _stem_match's answer
 
     def add(self, name: str, code: str) -> None:
         words = tuple(re.findall(r"[^\W_]+", name.lower()))
@@ -86,15 +89,28 @@ class Gazetteer:
         self.longest = max(self.longest, len(words))
         if all(_LAT.search(w) for w in words):
             self.exact_latin.setdefault(words, code)
+            if len(words) > 1:
+                self.starts.add(words[0])
         folded = tuple(_fold(w) for w in words)
         if len(folded) > 1 and min(len(w) for w in folded) < 2:
             return  # "u.s." folds to "а с", which is Russian "я с": such names match only as written
         self.exact_fold.setdefault(folded, code)
+        if len(folded) > 1:
+            self.starts.add(folded[0])
         if len(folded) == 1 and len(folded[0]) >= _MIN_STEM:
             stem = folded[0][:-1] if folded[0][-1] in _VOWELS else folded[0]
             self.stems.setdefault(stem, code)
 
     def _stem_match(self, token: str) -> str | None:
+        if token in self.stem_seen:
+            return self.stem_seen[token]
+        code = self._stem_lookup(token)
+        if len(self.stem_seen) >= 65536:
+            self.stem_seen.clear()
+        self.stem_seen[token] = code
+        return code
+
+    def _stem_lookup(self, token: str) -> str | None:
         for cut in range(0, 5):
             if cut > len(token) - _MIN_STEM + 1:
                 break
@@ -111,6 +127,8 @@ class Gazetteer:
                 for i in range(len(seq) - n + 1):
                     if n == 1 and latin_words[i] in _NOT_PLACES:
                         continue
+                    if n > 1 and seq[i] not in self.starts:
+                        continue  # no name of several words starts here
                     code = table.get(tuple(seq[i : i + n]))
                     if code:
                         found.append((i, code))
@@ -122,6 +140,7 @@ class Gazetteer:
         return found
 
 
+@lru_cache(maxsize=65536)
 def _adjective(word: str, tok: str, language: str) -> str | None:
     code = _ADJECTIVES_EN.get(word)
     if code is None:
@@ -145,9 +164,12 @@ def gazetteer(path: Path = COUNTRIES_FILE) -> Gazetteer:
     return g
 
 
+_NAME_WORD = re.compile(r"[^\W_]+(?:'[a-z]+)?")
+
+
 def extract_countries(norm: Normalized) -> list[Mention]:
     """Every country named (or named by an adjective) in the message, in order of appearance."""
-    words = [re.sub(r"'s$", "", w) for w in re.findall(r"[^\W_]+(?:'[a-z]+)?", norm.lower)]
+    words = [w[:-2] if w.endswith("'s") else w for w in _NAME_WORD.findall(norm.lower)]
     folded = [_fold(w) for w in words]
     found = [(i, code, False) for i, code in gazetteer().find_all(words, folded)]
     named = {i for i, _, _ in found}

@@ -218,9 +218,12 @@ def guess_language(tokens: list[str]) -> Language:
     return _latin_language(tokens)
 
 
+_DOUBLED = re.compile(r"([^\W\d_])\1+")
+
+
 def skeleton(text: str) -> str:
     s = text.translate(_SKELETON).replace("щ", "шт")
-    return re.sub(r"([^\W\d_])\1+", r"\1", s)
+    return _DOUBLED.sub(r"\1", s)
 
 
 def normalize(text: str, language: Language | None = None) -> Normalized:

@@ -60,6 +60,14 @@ class _Rule:
     signal: str
     patterns: tuple[re.Pattern[str], ...]
     on_skeleton: bool
+    loose: tuple[re.Pattern[str], ...] = ()  # each pattern without its word boundaries (see _hit)
+
+    def __post_init__(self) -> None:
+        # Removing a zero-width assertion only widens a pattern: the loose one matches wherever the
+        # real one does. It is several times faster to search: a pattern that starts with a word
+        # rather than with a word boundary lets the regex engine skip to that word's first letters.
+        loose = tuple(re.compile(p.pattern.replace("\\b", ""), p.flags) for p in self.patterns)
+        object.__setattr__(self, "loose", loose)
 
 
 def _rules(signal: str, cyr: list[str], en: list[str]) -> list[_Rule]:
@@ -404,7 +412,9 @@ _NEGATABLE = {"violence", "threats", "sexual_exploitation", "document_retention"
 def _hit(rule: _Rule, norm: Normalized) -> bool:
     text = norm.skeleton if rule.on_skeleton else norm.lower
     neg = _NEGATION_CYR if rule.on_skeleton else _NEGATION_EN
-    for p in rule.patterns:
+    for p, loose in zip(rule.patterns, rule.loose, strict=True):
+        if loose.search(text) is None:
+            continue  # most rules find nothing in most messages: the quick search says so
         for m in p.finditer(text):
             before = text[max(0, m.start() - 25) : m.start()]
             if rule.signal in _NEGATABLE and neg.search(before) and not m.group(0).startswith(("не ", "not ")):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +44,7 @@ from sklearn.linear_model import LogisticRegression
 
 from nlu.embedding import Embedder
 from nlu.normalize import Normalized
-from nlu.tfidf import tfidf_row
+from nlu.tfidf import NgramRows
 
 LEVELS = ("none", "elevated", "urgent")
 PIECE_CHARS = 280  # about three short sentences: long enough for context, short for the model
@@ -166,9 +167,7 @@ class _FastRisk:
     2-3 ms of an embedded parse)."""
 
     def __init__(self, grams: TfidfVectorizer) -> None:
-        self.analyze = grams.build_analyzer()
-        self.vocab = {str(k): int(v) for k, v in grams.vocabulary_.items()}
-        self.idf = np.asarray(grams.idf_)
+        self.tfidf = NgramRows(grams)
         self._coef: dict[int, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
         # the last pieces' rows: a long story's pieces are screened, then scored as they are read
         self._rows: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
@@ -180,7 +179,7 @@ class _FastRisk:
     def _row(self, skeleton: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         row = self._rows.get(skeleton)
         if row is None:
-            cols, vals = tfidf_row(self.analyze, self.vocab, self.idf, skeleton)
+            cols, vals = self.tfidf(skeleton)
             if len(self._rows) >= 32:
                 self._rows.clear()
             row = self._rows[skeleton] = (cols, vals)
@@ -239,14 +238,17 @@ def _held_out_writer_scores(
     p_u = np.zeros(len(y))
     p_e = np.zeros(len(y))
     held = np.zeros(len(y), dtype=bool)
-    for name in files if len(files) > 1 else ():
+
+    def held_out(name: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], list[str]]:
         out = src == name
         clf = _classifier().fit(x[~out], labels[~out])
-        proba = clf.predict_proba(x[out])
-        cls = list(clf.classes_)
-        p_u[out] = proba[:, cls.index("urgent")]
-        p_e[out] = proba[:, cls.index("elevated")]
-        held |= out
+        return out, clf.predict_proba(x[out]), list(clf.classes_)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # independent fits; much of a fit runs without the GIL
+        for out, proba, cls in pool.map(held_out, files if len(files) > 1 else ()):
+            p_u[out] = proba[:, cls.index("urgent")]
+            p_e[out] = proba[:, cls.index("elevated")]
+            held |= out
     return p_u, p_e, held & (labels == "none")
 
 

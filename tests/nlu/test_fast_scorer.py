@@ -46,3 +46,24 @@ def test_fast_risk_scorer_matches_scikit_learn(nlu_model: BuiltinModel) -> None:
         )
         ref = risk.screen_clf.predict_proba(risk.grams.transform([p.skeleton for p in parts]))
         assert np.allclose(fast.proba(risk.screen_clf, grams), ref, atol=1e-9), text
+
+
+def test_ngram_rows_match_the_vectorizer_they_came_from() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from nlu.tfidf import NgramRows
+
+    corpus = ["взеха ни паспортите", "iskam rabota v germaniq", "They took our PASSPORTS", "работа работа в Италия"]
+    texts = [*corpus, "", "  two  spaces\tand\nlines ", "ПАСПОРТ паспорт паспорт", "nothing known here", "a"]
+    for vec in (
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"),
+    ):
+        vec.fit(corpus)
+        rows = NgramRows(vec)
+        assert rows.by_word == (vec.analyzer == "char_wb")
+        for text in texts * 2:  # the second time from the remembered words
+            cols, vals = rows(text)
+            ref = np.zeros(len(vec.vocabulary_))
+            ref[cols] = vals
+            assert np.allclose(ref, vec.transform([text]).toarray()[0], atol=1e-12), (vec.analyzer, text)

@@ -72,3 +72,22 @@ async def test_quick_path_answers_like_the_full_reading(nlu_model: BuiltinModel)
         same_intent += a.intent == b.intent
     assert skipped >= 0.2 * len(texts)  # the quick path is taken often enough to matter
     assert same_intent >= 0.99 * len(texts)
+
+
+def test_the_quick_floor_is_the_same_for_the_same_data() -> None:
+    """Training is reproducible: the held-out fits that place the floor are seeded."""
+    from pathlib import Path
+
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from nlu.backends.builtin import _quick_floor
+    from nlu.normalize import normalize
+    from nlu.trainingdata import load_examples
+
+    examples = load_examples(Path(__file__).parents[2] / "nlu" / "data")[::2]
+    grams = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True).fit_transform(
+        [normalize(e.text).skeleton for e in examples]
+    )
+    labels = [e.intent for e in examples]
+    floors = {_quick_floor(grams.tocsr(), labels) for _ in range(2)}
+    assert len(floors) == 1 and 0.0 < floors.pop() <= 1.01

@@ -91,3 +91,24 @@ def test_elevated_with_signal(text: str, signal: str) -> None:
 )
 def test_not_urgent(text: str) -> None:
     assert assess(normalize(text)).level != "urgent"
+
+
+def test_each_rule_quick_search_finds_at_least_what_the_rule_finds() -> None:
+    """The rules search a loose form of each pattern first (nlu/risk.py _Rule): it must never miss."""
+    from pathlib import Path
+
+    from nlu.risk import RULES
+    from nlu.trainingdata import load_risk_examples
+
+    texts = [e.text for e in load_risk_examples(Path(__file__).parents[2] / "nlu" / "risk_data")]
+    assert len(texts) > 1000
+    hits = 0
+    for text in texts:
+        norm = normalize(text)
+        for rule in RULES:
+            field = norm.skeleton if rule.on_skeleton else norm.lower
+            for pattern, loose in zip(rule.patterns, rule.loose, strict=True):
+                if pattern.search(field):
+                    hits += 1
+                    assert loose.search(field), (rule.signal, pattern.pattern)
+    assert hits > 500  # the rules do fire on these texts: the check above was exercised
